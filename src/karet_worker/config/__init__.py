@@ -1,0 +1,1 @@
+"""The pipeline config: its model (`model`) and the rules beyond its shape (`validate`)."""

@@ -1,0 +1,52 @@
+"""The one storage interface the engine talks to, whatever backs it (S3 or a local directory)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class StorageUnavailable(Exception):
+    """The object store could not be reached or refused us, after retries (API: 503)."""
+
+
+class ObjectNotFound(Exception):
+    """A key that was asked for does not exist."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"object not found: {key}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+class ObjectStore(Protocol):
+    """Keys are '/'-separated and relative to the bucket (or data directory) root."""
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Every object under `prefix` at any depth, sorted by key."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The whole object; raises ObjectNotFound."""
+        ...
+
+    def get_to_file(self, key: str, path: Path) -> None:
+        """Stream an object into a local file without holding it in memory."""
+        ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Upload a local file (multipart when large)."""
+        ...
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Delete keys concurrently; missing keys are not an error."""
+        ...
