@@ -1,0 +1,315 @@
+"""Expression AST (SPEC §4) → one pure Polars expression, statically typed by the scope.
+
+The result holds no data and no Python callbacks, so the engine compiles a mapping once and
+applies it lazily (streaming included) to every file and batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from karet_worker.config.model import (
+    BinaryExpr,
+    BoolExpr,
+    CastExpr,
+    CoalesceExpr,
+    ColExpr,
+    ConcatExpr,
+    ContainsExpr,
+    Expr,
+    FromUnixExpr,
+    IfExpr,
+    LookupMapping,
+    LookupRefExpr,
+    NullExpr,
+    NumExpr,
+    ParseDateExpr,
+    StrExpr,
+    SubstringExpr,
+    UnaryExpr,
+)
+from karet_worker.expressions.coerce import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    NULL,
+    NUMERIC,
+    STRING,
+    UnsupportedType,
+    convert,
+    normalize_dtype,
+    null_of,
+    to_bool,
+    to_date,
+    to_number,
+    to_text,
+    unify,
+)
+from karet_worker.expressions.lookups import LookupCompiler, UnknownLookup
+from karet_worker.expressions.parsing import parse_int
+
+_SECONDS_PER_DAY = 86_400
+# Int64 results at or beyond this magnitude are treated as overflow (→ null), with a margin
+# for the rounding of the float cross-check.
+_INT_OVERFLOW_GUARD = float(2**63) * (1 - 2**-50)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled expression and its static result type."""
+
+    expr: pl.Expr
+    dtype: pl.DataType  # pl.String, pl.Float64, pl.Int64, pl.Boolean, pl.Date or pl.Null
+
+
+class ExpressionError(Exception):
+    """Something validation should have rejected: an unknown column, lookup or column type."""
+
+
+def compile_expr(
+    expr: Expr,
+    scope: Mapping[str, pl.DataType | type[pl.DataType]],
+    lookups: Sequence[LookupMapping],
+    *,
+    lookup_compiler: LookupCompiler | None = None,
+) -> Compiled:
+    """Compile `expr` over the columns in `scope` (name → dtype).
+
+    Pass one `lookup_compiler` to several calls to share compiled lookups between them.
+    """
+    compiler = lookup_compiler if lookup_compiler is not None else LookupCompiler(lookups)
+    return _Compiler(scope, compiler).compile(expr)
+
+
+class _Compiler:
+    def __init__(
+        self, scope: Mapping[str, pl.DataType | type[pl.DataType]], lookups: LookupCompiler
+    ) -> None:
+        self._scope = scope
+        self._lookups = lookups
+
+    def compile(self, expr: Expr) -> Compiled:
+        handler = getattr(self, f"_{type(expr).__name__}", None)
+        if handler is None:  # pragma: no cover - the Expr union is closed
+            raise ExpressionError(f"unsupported expression kind '{expr.kind}'")
+        result: Compiled = handler(expr)
+        return result
+
+    # ------------------------------------------------------------------ leaves
+
+    def _ColExpr(self, expr: ColExpr) -> Compiled:
+        if expr.name not in self._scope:
+            raise ExpressionError(f"unknown column '{expr.name}'")
+        try:
+            dtype, needs_cast = normalize_dtype(self._scope[expr.name])
+        except UnsupportedType as exc:
+            raise ExpressionError(f"column '{expr.name}': {exc}") from exc
+        column = pl.col(expr.name)
+        return Compiled(column.cast(dtype) if needs_cast else column, dtype)
+
+    def _StrExpr(self, expr: StrExpr) -> Compiled:
+        return Compiled(pl.lit(expr.value, dtype=pl.String), STRING)
+
+    def _NumExpr(self, expr: NumExpr) -> Compiled:
+        return Compiled(pl.lit(float(expr.value), dtype=pl.Float64), FLOAT)
+
+    def _BoolExpr(self, expr: BoolExpr) -> Compiled:
+        return Compiled(pl.lit(expr.value, dtype=pl.Boolean), BOOL)
+
+    def _NullExpr(self, expr: NullExpr) -> Compiled:
+        return Compiled(null_of(NULL), NULL)
+
+    # ------------------------------------------------------------------ binary operators
+
+    def _BinaryExpr(self, expr: BinaryExpr) -> Compiled:
+        left = self.compile(expr.left)
+        right = self.compile(expr.right)
+        if expr.kind in ("add", "sub", "mul", "div"):
+            return _arithmetic(expr.kind, left, right)
+        if expr.kind in ("and", "or"):
+            lb = to_bool(left.expr, left.dtype)
+            rb = to_bool(right.expr, right.dtype)
+            return Compiled(lb & rb if expr.kind == "and" else lb | rb, BOOL)
+        return _comparison(expr.kind, left, right)
+
+    # ------------------------------------------------------------------ unary functions
+
+    def _UnaryExpr(self, expr: UnaryExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        kind = expr.kind
+        if kind == "not":
+            return Compiled(~to_bool(inner.expr, inner.dtype), BOOL)
+        if kind in ("year", "month", "day"):
+            date = to_date(inner.expr, inner.dtype)
+            part = {"year": date.dt.year(), "month": date.dt.month(), "day": date.dt.day()}[kind]
+            return Compiled(part.cast(pl.Int64), INT)
+        text = to_text(inner.expr, inner.dtype)
+        if kind == "upper":
+            return Compiled(text.str.to_uppercase(), STRING)
+        if kind == "lower":
+            return Compiled(text.str.to_lowercase(), STRING)
+        return Compiled(text.str.strip_chars(), STRING)  # trim
+
+    # ------------------------------------------------------------------ text
+
+    def _ConcatExpr(self, expr: ConcatExpr) -> Compiled:
+        parts = [self.compile(arg) for arg in expr.args]
+        texts = [to_text(p.expr, p.dtype) for p in parts if p.dtype != NULL]
+        if not texts:
+            return Compiled(pl.lit("", dtype=pl.String), STRING)
+        # ignore_nulls drops a null together with its separator; all null gives "".
+        return Compiled(pl.concat_str(texts, separator=expr.sep, ignore_nulls=True), STRING)
+
+    def _SubstringExpr(self, expr: SubstringExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        text = to_text(inner.expr, inner.dtype)
+        length = None if expr.length is None else max(expr.length, 0)
+        if expr.start >= 0:
+            return Compiled(text.str.slice(expr.start, length), STRING)
+        # Negative start counts from the end and is clamped to the first character, like
+        # Python's s[start:][:length] (Polars alone would shrink the window instead).
+        tail = text.str.slice(expr.start)
+        return Compiled(tail if length is None else tail.str.slice(0, length), STRING)
+
+    def _ContainsExpr(self, expr: ContainsExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        pattern = self.compile(expr.pattern)
+        text = to_text(inner.expr, inner.dtype)
+        needle: str | pl.Expr
+        if isinstance(expr.pattern, StrExpr):
+            needle = expr.pattern.value
+        else:
+            needle = to_text(pattern.expr, pattern.dtype)
+        return Compiled(text.str.contains(needle, literal=True), BOOL)
+
+    # ------------------------------------------------------------------ conditionals
+
+    def _IfExpr(self, expr: IfExpr) -> Compiled:
+        cond = self.compile(expr.cond)
+        then = self.compile(expr.then)
+        other = self.compile(expr.else_)
+        dtype = unify([then.dtype, other.dtype])
+        result = (
+            pl.when(to_bool(cond.expr, cond.dtype))
+            .then(_as(then, dtype))
+            .otherwise(_as(other, dtype))
+        )
+        return Compiled(result, dtype)
+
+    def _CoalesceExpr(self, expr: CoalesceExpr) -> Compiled:
+        parts = [self.compile(arg) for arg in expr.args]
+        dtype = unify([p.dtype for p in parts])
+        useful = [_as(p, dtype) for p in parts if p.dtype != NULL]
+        if not useful:
+            return Compiled(null_of(NULL), NULL)
+        if len(useful) == 1:
+            return Compiled(useful[0], dtype)
+        return Compiled(pl.coalesce(useful), dtype)
+
+    # ------------------------------------------------------------------ dates
+
+    def _ParseDateExpr(self, expr: ParseDateExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        text = to_text(inner.expr, inner.dtype)
+        return Compiled(text.str.to_date(expr.format, strict=False), DATE)
+
+    def _FromUnixExpr(self, expr: FromUnixExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        number, _ = to_number(inner.expr, inner.dtype)
+        per_day = _SECONDS_PER_DAY * (1000 if expr.unit == "ms" else 1)
+        days = (number // per_day).cast(pl.Int32, strict=False)
+        return Compiled(days.cast(pl.Date), DATE)
+
+    # ------------------------------------------------------------------ cast and lookups
+
+    def _CastExpr(self, expr: CastExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        value, dtype = inner.expr, inner.dtype
+        target = expr.to
+        if target == "string":
+            return Compiled(to_text(value, dtype), STRING)
+        if target == "bool":
+            return Compiled(to_bool(value, dtype), BOOL)
+        if target == "date":
+            return Compiled(to_date(value, dtype), DATE)
+        if target == "float64":
+            number, _ = to_number(value, dtype)
+            return Compiled(number.cast(pl.Float64), FLOAT)
+        # int64: floats truncate toward zero; text may be an integer or any number.
+        if dtype == STRING:
+            as_float = to_number(value, dtype)[0].cast(pl.Int64, strict=False)
+            return Compiled(pl.coalesce(parse_int(value), as_float), INT)
+        if dtype in (*NUMERIC, BOOL):
+            return Compiled(value.cast(pl.Int64, strict=False), INT)
+        return Compiled(null_of(INT), INT)
+
+    def _LookupRefExpr(self, expr: LookupRefExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        try:
+            lookup = self._lookups.get(expr.lookup_id)
+        except UnknownLookup as exc:
+            raise ExpressionError(str(exc)) from exc
+        return Compiled(lookup.apply(to_text(inner.expr, inner.dtype)), STRING)
+
+
+def _as(compiled: Compiled, dtype: pl.DataType) -> pl.Expr:
+    return convert(compiled.expr, compiled.dtype, dtype)
+
+
+def _arithmetic(kind: str, left: Compiled, right: Compiled) -> Compiled:
+    """Numbers (text parsed); Int64 stays Int64 except for `div`, with overflow → null."""
+    lnum, ltype = to_number(left.expr, left.dtype)
+    rnum, rtype = to_number(right.expr, right.dtype)
+    if ltype == INT and rtype == INT and kind != "div":
+        exact = _apply_op(kind, lnum, rnum)
+        approx = _apply_op(kind, lnum.cast(pl.Float64), rnum.cast(pl.Float64))
+        guarded = pl.when(approx.abs() < _INT_OVERFLOW_GUARD).then(exact)
+        return Compiled(guarded, INT)
+    return Compiled(_apply_op(kind, lnum.cast(pl.Float64), rnum.cast(pl.Float64)), FLOAT)
+
+
+def _apply_op(kind: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
+    if kind == "add":
+        return left + right
+    if kind == "sub":
+        return left - right
+    if kind == "mul":
+        return left * right
+    return left / right
+
+
+_COMPARATORS: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "lt": lambda a, b: a < b,
+    "ge": lambda a, b: a >= b,
+    "le": lambda a, b: a <= b,
+}
+
+
+def _comparison(kind: str, left: Compiled, right: Compiled) -> Compiled:
+    """Compare after bringing both sides to one type (see `_comparable`)."""
+    if NULL in (left.dtype, right.dtype):
+        return Compiled(null_of(BOOL), BOOL)
+    lhs, rhs = _comparable(left, right)
+    return Compiled(_COMPARATORS[kind](lhs, rhs), BOOL)
+
+
+def _comparable(left: Compiled, right: Compiled) -> tuple[pl.Expr, pl.Expr]:
+    """Numbers with numbers (text parsed, booleans 1/0), dates with dates (text parsed as
+    ISO), booleans with booleans (text parsed), same types as they are, anything else as text."""
+    types = {left.dtype, right.dtype}
+    if len(types) == 1:
+        return left.expr, right.expr
+    if types <= {INT, FLOAT, STRING, BOOL} and types & set(NUMERIC):
+        return to_number(left.expr, left.dtype)[0], to_number(right.expr, right.dtype)[0]
+    if types == {DATE, STRING}:
+        return to_date(left.expr, left.dtype), to_date(right.expr, right.dtype)
+    if types == {BOOL, STRING}:
+        return to_bool(left.expr, left.dtype), to_bool(right.expr, right.dtype)
+    return to_text(left.expr, left.dtype), to_text(right.expr, right.dtype)
