@@ -23,7 +23,8 @@ def prefix_problems(prefix: str) -> list[str]:
             break
         if not _SEGMENT.match(segment):
             problems.append(
-                f"pipeline_prefix segment {segment!r} may only contain letters, digits, '.', '_', '-'"
+                f"pipeline_prefix segment {segment!r} may only contain letters, digits "
+                "and '.', '_', '-'"
             )
             break
     return problems

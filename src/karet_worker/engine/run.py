@@ -1,9 +1,63 @@
-"""Drives one pipeline run through the stages. (Interface stub: the implementation is in progress.)"""
+"""Drives one pipeline run through the stages (SPEC §6): config → extract → transform → load."""
 
 from __future__ import annotations
 
-from karet_worker.engine.result import ProgressListener, RunResult
-from karet_worker.storage.base import ObjectStore
+import logging
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from karet_worker.config.model import PipelineConfig, SourceContainer
+from karet_worker.config.validate import validate_json
+from karet_worker.engine.checks import AssertionChecker, KeySet
+from karet_worker.engine.extract import (
+    POLARS_TYPES,
+    BadInputFile,
+    Prefetcher,
+    check_header,
+    list_inputs,
+    read_header,
+    removing,
+    scan_typed,
+)
+from karet_worker.engine.load import HIVE_NULL, Spill, encode_segment, write_parquet
+from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, ProgressListener, RunResult
+from karet_worker.engine.transform import (
+    WHERE_FLAG,
+    MappingPlan,
+    apply_plan,
+    plan_mapping,
+    where_expr,
+)
+from karet_worker.storage.base import ObjectNotFound, ObjectStore
+
+log = logging.getLogger("karet_worker.engine")
+
+BATCH_ROWS = 256 * 1024
+
+
+class PrefixLocks:
+    """One lock per pipeline prefix: runs of one prefix queue; other prefixes run in parallel."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, prefix: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(prefix, threading.Lock())
+        with lock:
+            yield
 
 
 class Runner:
@@ -12,6 +66,7 @@ class Runner:
     def __init__(self, store: ObjectStore, *, io_concurrency: int = 8) -> None:
         self.store = store
         self.io_concurrency = io_concurrency
+        self._locks = PrefixLocks()
 
     def run(
         self,
@@ -23,4 +78,341 @@ class Runner:
     ) -> RunResult:
         """Run the pipeline at `prefix`. Raises ConfigNotFound, ConfigInvalid,
         StorageUnavailable; every other problem is reported in the result."""
-        raise NotImplementedError("engine in progress")
+        result = RunResult(job_id=job_id or uuid.uuid4().hex)
+        started = time.monotonic()
+        with (
+            self._locks.hold(prefix),
+            tempfile.TemporaryDirectory(prefix="karet-run-") as tmp,
+            ThreadPoolExecutor(self.io_concurrency, thread_name_prefix="karet-io") as pool,
+        ):
+            _Run(self.store, prefix, clean_run, result, progress, Path(tmp), pool).execute()
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        log.info(
+            "run finished",
+            extra={"job_id": result.job_id, "pipeline_prefix": prefix, **_counts(result)},
+        )
+        return result
+
+
+def load_config(store: ObjectStore, prefix: str) -> PipelineConfig:
+    """The validated config at `<prefix>pipeline.json`, or ConfigNotFound / ConfigInvalid."""
+    key = prefix + "pipeline.json"
+    try:
+        raw = store.get(key)
+    except ObjectNotFound:
+        raise ConfigNotFound(key) from None
+    report = validate_json(raw)
+    if report.config is None:
+        problems = [p.to_dict() for p in report.problems]
+        first = report.problems[0].message if report.problems else "invalid config"
+        raise ConfigInvalid(
+            f"{key} is invalid ({len(problems)} problem(s)); first: {first}", problems
+        )
+    return report.config
+
+
+@dataclass
+class _MappingState:
+    """One mapping's progress through the run."""
+
+    plan: MappingPlan
+    where: pl.Expr
+    spill: Spill
+    checker: AssertionChecker
+    dedup: KeySet | None
+    files_ok: int = 0
+    files_failed: int = 0
+    rows_deduped: int = 0
+    null_partition_rows: int = 0
+    cast_failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    pending_deduped: int = 0
+    pending_nulls: int = 0
+    pending_casts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def commit(self) -> None:
+        self.spill.commit()
+        self.checker.commit()
+        if self.dedup is not None:
+            self.dedup.commit()
+        self.rows_deduped += self.pending_deduped
+        self.null_partition_rows += self.pending_nulls
+        for column, count in self.pending_casts.items():
+            self.cast_failures[column] += count
+        self._clear_pending()
+        self.files_ok += 1
+
+    def rollback(self) -> None:
+        self.spill.rollback()
+        self.checker.rollback()
+        if self.dedup is not None:
+            self.dedup.rollback()
+        self._clear_pending()
+        self.files_failed += 1
+
+    def _clear_pending(self) -> None:
+        self.pending_deduped = 0
+        self.pending_nulls = 0
+        self.pending_casts = defaultdict(int)
+
+
+class _Run:
+    def __init__(
+        self,
+        store: ObjectStore,
+        prefix: str,
+        clean_run: bool,
+        result: RunResult,
+        progress: ProgressListener | None,
+        workdir: Path,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.clean_run = clean_run
+        self.result = result
+        self.progress = progress
+        self.workdir = workdir
+        self.pool = pool
+        self.log = logging.LoggerAdapter(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
+
+    def execute(self) -> None:
+        config = load_config(self.store, self.prefix)
+        self.log.info("run started", extra={"clean_run": self.clean_run})
+        states = self._plan(config)
+        for source in config.source_containers:
+            mine = [s for s in states if s.plan.source.id == source.id]
+            if mine:
+                self._extract_and_transform(source, mine)
+        written, failed_tables = self._load(states)
+        if self.clean_run:
+            self._prune(config, states, written, failed_tables)
+
+    def _plan(self, config: PipelineConfig) -> list[_MappingState]:
+        sources = {s.id: s for s in config.source_containers}
+        tables = {t.id: t for t in config.analytic_tables}
+        states: list[_MappingState] = []
+        for index, mapping in enumerate(config.mappings):
+            table = tables[mapping.analytic_table_id]
+            plan = plan_mapping(
+                mapping, table, sources[mapping.source_container_id], config.lookup_mappings
+            )
+            states.append(
+                _MappingState(
+                    plan=plan,
+                    where=where_expr(plan, config.lookup_mappings),
+                    spill=Spill(self.workdir / f"spill-{index:04d}", plan.payload),
+                    checker=AssertionChecker(table),
+                    dedup=KeySet(list(table.dedup_keys)) if table.dedup_keys else None,
+                )
+            )
+        return states
+
+    # ------------------------------------------------------------------ extract + transform
+
+    def _extract_and_transform(self, source: SourceContainer, states: list[_MappingState]) -> None:
+        keys = list_inputs(self.store, self.prefix, source)
+        if not keys:
+            self.result.errors.append(
+                f"source '{source.id}': no input files (.csv, .csv.gz) under "
+                f"{self.prefix}{source.path_prefix}"
+            )
+            return
+        fetches = Prefetcher(self.store, keys, source.csv, self.workdir, self.pool, ahead=4)
+        for key, future in fetches:
+            try:
+                local = future.result()
+                with removing(local.path) as path:
+                    rows = self._process_file(key, path, source, states)
+            except BadInputFile as exc:
+                self._skip(key, str(exc), states)
+                continue
+            except ObjectNotFound:
+                self._skip(key, "the object disappeared while the run was reading it", states)
+                continue
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                self._skip(key, _polars_reason(exc), states)
+                continue
+            for state in states:
+                state.commit()
+            self.result.files_processed += 1
+            self.result.rows_read += rows
+            if self.progress is not None:
+                self.progress.file_done(key, rows)
+
+    def _skip(self, key: str, reason: str, states: list[_MappingState]) -> None:
+        for state in states:
+            state.rollback()
+        self.result.errors.append(f"{key}: skipped: {reason}")
+        self.log.warning("input skipped", extra={"key": key, "reason": reason})
+
+    def _process_file(
+        self, key: str, path: Path, source: SourceContainer, states: list[_MappingState]
+    ) -> int:
+        header = read_header(path, source.csv)
+        check_header(header, source)
+        typed = scan_typed(path, header, source)
+        rows = 0
+        bad_values: dict[str, int] = defaultdict(int)
+        for position, state in enumerate(states):
+            frame = apply_plan(state.plan, state.where, typed)
+            for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
+                if position == 0:
+                    rows += batch.height
+                    for column, count in _flag_sums(batch, state.plan.source_flags).items():
+                        bad_values[column] += count
+                self._transform_batch(state, batch)
+        for column, count in bad_values.items():
+            declared = next(c.type for c in source.columns if c.name == column)
+            self.result.warnings.append(
+                f"{key}: column '{column}': {count} value(s) could not be read as "
+                f"{declared} and became null"
+            )
+        return rows
+
+    def _transform_batch(self, state: _MappingState, batch: pl.DataFrame) -> None:
+        plan = state.plan
+        for column, count in _flag_sums(batch, plan.cast_flags).items():
+            state.pending_casts[column] += count
+        kept = batch.filter(pl.col(WHERE_FLAG))
+        state.checker.observe(kept)
+        if state.dedup is not None:
+            before = kept.height
+            kept = state.dedup.first_new(kept)
+            state.pending_deduped += before - kept.height
+        if not plan.partition_columns:
+            state.spill.add("", kept)
+            return
+        nulls = kept.select(pl.any_horizontal(pl.col(plan.partition_columns).is_null()).sum())
+        state.pending_nulls += int(nulls.item() or 0)
+        groups = kept.partition_by(plan.partition_columns, as_dict=True, maintain_order=True)
+        for values, part in groups.items():
+            state.spill.add(_segment(plan, values), part)
+
+    # ------------------------------------------------------------------ load
+
+    def _load(self, states: list[_MappingState]) -> tuple[set[str], set[str]]:
+        """Write every successful mapping's objects; returns keys written and failed tables."""
+        written: set[str] = set()
+        failed_tables: set[str] = set()
+        uploads: list[Future[None]] = []
+        for index, state in enumerate(states):
+            plan = state.plan
+            violations = state.checker.violations()
+            if violations:
+                failed_tables.add(plan.table.id)
+                for message in violations:
+                    self.result.errors.append(
+                        f"mapping '{plan.mapping.id}' failed an assertion: {message}; "
+                        f"nothing written for this mapping"
+                    )
+                state.spill.discard()
+                continue
+            self._warn_counts(state)
+            schema = pl.Schema({c.name: POLARS_TYPES[c.type] for c in plan.table.columns})
+            payload = pl.Schema({name: schema[name] for name in plan.payload})
+            segments = state.spill.segments()
+            self.result.rows_written += state.spill.rows
+            if not segments and not plan.partition_columns and state.files_ok:
+                segments = {"": []}
+            base = f"{self.prefix}clean/{plan.table.id}/"
+            for number, (segment, pieces) in enumerate(segments.items()):
+                key = f"{base}{segment + '/' if segment else ''}{plan.mapping.id}.parquet"
+                local = self.workdir / f"out-{index:04d}-{number:06d}.parquet"
+                write_parquet(pieces, payload, local)
+                uploads.append(self.pool.submit(self._upload, key, local))
+                written.add(key)
+            state.spill.discard()
+        for upload in uploads:
+            upload.result()
+        self.result.partitions_written = len(written)
+        return written, failed_tables
+
+    def _upload(self, key: str, local: Path) -> None:
+        with removing(local):
+            self.store.put_file(key, local)
+        if self.progress is not None:
+            self.progress.partition_written(key)
+
+    def _warn_counts(self, state: _MappingState) -> None:
+        plan = state.plan
+        self.result.rows_deduped += state.rows_deduped
+        types = {c.name: c.type for c in plan.table.columns}
+        for column, count in state.cast_failures.items():
+            self.result.warnings.append(
+                f"mapping '{plan.mapping.id}': column '{column}': {count} value(s) could not be "
+                f"converted to {types[column]} and became null"
+            )
+        if state.null_partition_rows:
+            self.result.warnings.append(
+                f"mapping '{plan.mapping.id}': {state.null_partition_rows} row(s) have a null "
+                f"partition value and were written under {HIVE_NULL}"
+            )
+
+    def _prune(
+        self,
+        config: PipelineConfig,
+        states: list[_MappingState],
+        written: set[str],
+        failed_tables: set[str],
+    ) -> None:
+        """Delete what this run did not write, for tables whose mappings all succeeded."""
+        for table in config.analytic_tables:
+            feeding = [s for s in states if s.plan.table.id == table.id]
+            if table.id in failed_tables:
+                self.result.warnings.append(
+                    f"clean_run: table '{table.id}' was not pruned because a mapping into it failed"
+                )
+                continue
+            if any(s.files_ok == 0 for s in feeding):
+                self.result.warnings.append(
+                    f"clean_run: table '{table.id}' was not pruned because a mapping into it "
+                    f"read no usable input file"
+                )
+                continue
+            stale = [
+                o.key
+                for o in self.store.list(f"{self.prefix}clean/{table.id}/")
+                if o.key not in written
+            ]
+            if stale:
+                self.store.delete_many(stale)
+                self.log.info(
+                    "pruned stale objects", extra={"table": table.id, "count": len(stale)}
+                )
+
+
+def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
+    """`k1=v1/k2=v2`; `partition_by` pads year to 4 digits and month/day to 2."""
+    padded = plan.mapping.partition_by is not None
+    return "/".join(
+        f"{name}={encode_segment(value, zero_pad=(4 if name == 'year' else 2) if padded else 0)}"
+        for name, value in zip(plan.partition_names, values, strict=True)
+    )
+
+
+def _flag_sums(batch: pl.DataFrame, flags: list[str]) -> dict[str, int]:
+    """Counts of true flags in a batch, keyed by the column the flag belongs to."""
+    if not flags or batch.is_empty():
+        return {}
+    sums = batch.select(pl.col(flags).sum()).row(0, named=True)
+    return {flag.split("_", 3)[-1]: int(n) for flag, n in sums.items() if n}
+
+
+def _polars_reason(exc: Exception) -> str:
+    """A one-line reason from a reader error, with a hint for the common encoding case."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "utf-8" in first.lower() or "utf8" in first.lower():
+        return f"not valid UTF-8 ({first}); set csv.encoding (utf8-lossy, latin1, cp1252)"
+    return f"could not be parsed as CSV: {first}"
+
+
+def _counts(result: RunResult) -> dict[str, int]:
+    return {
+        "files_processed": result.files_processed,
+        "partitions_written": result.partitions_written,
+        "rows_read": result.rows_read,
+        "rows_written": result.rows_written,
+        "rows_deduped": result.rows_deduped,
+        "errors": len(result.errors),
+        "warnings": len(result.warnings),
+    }

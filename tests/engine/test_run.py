@@ -1,0 +1,266 @@
+"""The run engine end to end on the local store (SPEC §6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+import polars as pl
+import pytest
+from tests.engine.conftest import Workspace, col, make_config
+
+from karet_worker.engine.result import ConfigInvalid, ConfigNotFound
+
+SIMPLE = make_config(
+    source_schema=[("id", "string"), ("amount", "number")],
+    table_schema=[("id", "string"), ("amount", "float64")],
+)
+
+
+def test_reads_declared_types_and_writes_one_object(ws: Workspace) -> None:
+    ws.config(SIMPLE)
+    ws.put("raw/a.csv", "id,amount\n007,1.5\n008,2\n")
+    ws.put("raw/sub/b.csv", "id,amount\n009,\n")
+    result = ws.run()
+    assert result.errors == []
+    assert (result.files_processed, result.rows_read, result.rows_written) == (2, 3, 3)
+    assert result.partitions_written == 1
+    assert ws.keys() == ["clean/t/m1.parquet"]
+    out = ws.read("t")
+    assert out.to_dicts() == [
+        {"id": "007", "amount": 1.5},
+        {"id": "008", "amount": 2.0},
+        {"id": "009", "amount": None},
+    ]
+
+
+def test_missing_config_and_invalid_config_abort(ws: Workspace) -> None:
+    with pytest.raises(ConfigNotFound):
+        ws.run()
+    ws.put("pipeline.json", '{"version": 2}')
+    with pytest.raises(ConfigInvalid) as info:
+        ws.run()
+    assert info.value.problems
+    assert ws.keys() == []
+
+
+def test_no_input_files_is_an_error_entry(ws: Workspace) -> None:
+    ws.config(SIMPLE)
+    result = ws.run()
+    assert result.files_processed == 0
+    assert any("no input files" in e for e in result.errors)
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_lands(ws: Workspace) -> None:
+    ws.config(SIMPLE)
+    ws.put("raw/1-good.csv", "id,amount\na,1\n")
+    ws.put("raw/2-missing.csv", "id,value\nb,2\n")
+    ws.put("raw/3-binary.csv", bytes(range(256)) * 4)
+    ws.put("raw/4-latin1.csv", "id,amount\ncaf\xe9,3\n".encode("latin1"))
+    ws.put("raw/5-ragged.csv", "id,amount\nc,1,2,3\n")
+    ws.put("raw/6-notgzip.csv.gz", b"plain text")
+    ws.put("raw/7-ignored.txt", "id,amount\nx,1\n")
+    result = ws.run()
+    assert result.files_processed == 1
+    assert ws.read("t")["id"].to_list() == ["a"]
+    by_file = {e.split(":")[0].removeprefix("pipelines/t/raw/"): e for e in result.errors}
+    assert set(by_file) == {"2-missing.csv", "3-binary.csv", "4-latin1.csv", "5-ragged.csv",
+                            "6-notgzip.csv.gz"}  # fmt: skip
+    assert "'amount'" in by_file["2-missing.csv"] and "'value'" in by_file["2-missing.csv"]
+    assert "binary" in by_file["3-binary.csv"]
+    assert "UTF-8" in by_file["4-latin1.csv"]
+
+
+def test_late_unparseable_value_becomes_null_with_a_warning(ws: Workspace) -> None:
+    ws.config(SIMPLE)
+    rows = [f"r{i},{i}" for i in range(6000)]
+    rows[4999] = "r4999,not-a-number"
+    ws.put("raw/a.csv", "id,amount\n" + "\n".join(rows) + "\n")
+    result = ws.run()
+    assert result.errors == []
+    out = ws.read("t")
+    assert out.height == 6000
+    assert out["amount"].null_count() == 1
+    assert out.row(4999, named=True) == {"id": "r4999", "amount": None}
+    assert any("'amount'" in w and "1 value" in w for w in result.warnings)
+
+
+def test_csv_options_encoding_gzip_bom_and_trimmed_headers(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("id", "string"), ("ok", "bool"), ("day", "date")],
+        table_schema=[("id", "string"), ("ok", "bool"), ("day", "date")],
+        csv={"delimiter": ";", "skip_rows": 1, "null_values": ["NA"], "encoding": "latin1"},
+    )
+    ws.config(config)
+    text = "exported by bank\n id ; ok ;day\ncaf\xe9;Yes;2024-01-31\nNA;n;bad\n"
+    ws.put("raw/a.csv.gz", gzip.compress(b"\xef\xbb\xbf" * 0 + text.encode("latin1")))
+    result = ws.run()
+    assert result.errors == []
+    assert ws.read("t").to_dicts() == [
+        {"id": "café", "ok": True, "day": dt.date(2024, 1, 31)},
+        {"id": None, "ok": False, "day": None},
+    ]
+
+
+def test_utf8_bom_is_stripped(ws: Workspace) -> None:
+    ws.config(SIMPLE)
+    ws.put("raw/a.csv", b"\xef\xbb\xbfid,amount\nx,1\n")
+    result = ws.run()
+    assert result.errors == []
+    assert ws.read("t")["id"].to_list() == ["x"]
+
+
+def test_partition_by_month_is_zero_padded_and_keeps_the_date(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("day", "date"), ("n", "int64")],
+        table_schema=[("day", "date"), ("n", "int64")],
+        mapping_extra={"partition_by": {"column": "day", "granularity": "month"}},
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "day,n\n2024-03-05,1\n2024-11-01,2\n,3\n2024-03-06,4\n")
+    result = ws.run()
+    assert sorted(ws.keys()) == [
+        "clean/t/year=2024/month=03/m1.parquet",
+        "clean/t/year=2024/month=11/m1.parquet",
+        "clean/t/year=__HIVE_DEFAULT_PARTITION__/month=__HIVE_DEFAULT_PARTITION__/m1.parquet",
+    ]
+    march = pl.read_parquet(ws.root / "pipelines/t/clean/t/year=2024/month=03/m1.parquet")
+    assert march.to_dicts() == [
+        {"day": dt.date(2024, 3, 5), "n": 1},
+        {"day": dt.date(2024, 3, 6), "n": 4},
+    ]
+    assert any("1 row(s) have a null partition value" in w for w in result.warnings)
+
+
+def test_partition_keys_unpadded_encoded_and_dropped_from_payload(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("y", "int64"), ("who", "string"), ("v", "float64")],
+        table_schema=[("y", "int64"), ("who", "string"), ("v", "float64")],
+        table_extra={"partition_keys": ["y", "who"]},
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "y,who,v\n2024,a b/c,1\n7,plain,2\n")
+    ws.run()
+    assert sorted(ws.keys()) == [
+        "clean/t/y=2024/who=a%20b%2Fc/m1.parquet",
+        "clean/t/y=7/who=plain/m1.parquet",
+    ]
+    payload = pl.read_parquet(ws.root / "pipelines/t/clean/t/y=7/who=plain/m1.parquet")
+    assert payload.columns == ["v"]
+
+
+def test_where_dedup_and_counts(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("id", "string"), ("amount", "float64")],
+        table_schema=[("id", "string"), ("amount", "float64")],
+        table_extra={"dedup_keys": ["id"]},
+        mapping_extra={
+            "where": {"kind": "gt", "left": col("amount"), "right": {"kind": "num", "value": 0}}
+        },
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "id,amount\nx,1\ny,-1\nx,2\n")
+    ws.put("raw/b.csv", "id,amount\nz,3\nx,4\n,5\n,6\n")
+    result = ws.run()
+    assert result.rows_read == 7
+    assert result.rows_deduped == 3
+    assert ws.read("t").to_dicts() == [
+        {"id": "x", "amount": 1.0},
+        {"id": "z", "amount": 3.0},
+        {"id": None, "amount": 5.0},
+    ]
+    assert result.rows_written == 3
+
+
+def test_assertion_violation_fails_only_that_mapping(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("id", "string"), ("amount", "float64")],
+        table_schema=[("id", "string"), ("amount", "float64")],
+    )
+    config["analytic_tables"][0]["schema"][0]["assertions"] = {"not_null": True, "unique": True}
+    config["analytic_tables"][0]["schema"][1]["assertions"] = {"min": 0, "max": 10}
+    config["analytic_tables"].append(
+        {"id": "ok", "name": "OK", "schema": [{"name": "id", "type": "string"}]}
+    )
+    config["mappings"].append(
+        {
+            "id": "m2",
+            "source_container_id": "src",
+            "analytic_table_id": "ok",
+            "columns": [{"name": "id", "expr": col("id")}],
+        }
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "id,amount\nx,1\nx,20\n,-3\n")
+    result = ws.run()
+    assert ws.keys() == ["clean/ok/m2.parquet"]
+    failures = [e for e in result.errors if "m1" in e]
+    assert len(failures) == 4  # not_null, unique, min, max: every violation reported
+    assert any("'id' violates unique: 1 row" in e for e in failures)
+    assert any("'amount' violates max" in e for e in failures)
+
+
+def test_output_types_are_enforced_with_typed_nulls_and_warnings(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("a", "string")],
+        table_schema=[("a", "int64"), ("missing", "date")],
+        columns={"a": col("a")},
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "a\n12\nx\n")
+    result = ws.run()
+    out = ws.read("t")
+    assert out.schema == pl.Schema({"a": pl.Int64, "missing": pl.Date})
+    assert out["a"].to_list() == [12, None]
+    assert any("'a'" in w and "int64" in w for w in result.warnings)
+
+
+def test_rerun_is_byte_identical_and_clean_run_prunes(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("y", "int64"), ("v", "string")],
+        table_schema=[("y", "int64"), ("v", "string")],
+        table_extra={"partition_keys": ["y"]},
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "y,v\n1,a\n2,b\n")
+    ws.put("raw/b.csv", "y,v\n3,c\n")
+    ws.run()
+    first = {k: ws.bytes_of(k) for k in ws}
+    ws.run()
+    assert {k: ws.bytes_of(k) for k in ws} == first
+
+    ws.store.delete_many(["pipelines/t/raw/b.csv"])
+    ws.run()  # incremental: the stale y=3 partition stays
+    assert "clean/t/y=3/m1.parquet" in ws
+    ws.run(clean=True)
+    assert sorted(ws.keys()) == ["clean/t/y=1/m1.parquet", "clean/t/y=2/m1.parquet"]
+
+
+def test_clean_run_keeps_a_failed_tables_objects(ws: Workspace) -> None:
+    config = make_config(source_schema=[("v", "string")], table_schema=[("v", "string")])
+    ws.config(config)
+    ws.put("raw/a.csv", "v\na\n")
+    ws.put("clean/t/old.parquet", b"old")
+    config["analytic_tables"][0]["schema"][0]["assertions"] = {"accepted_values": ["b"]}
+    ws.config(config)
+    result = ws.run(clean=True)
+    assert "clean/t/old.parquet" in ws
+    assert any("not pruned" in w for w in result.warnings)
+
+
+def test_two_mappings_into_one_table_and_two_from_one_source(ws: Workspace) -> None:
+    config = make_config(source_schema=[("v", "string")], table_schema=[("v", "string")])
+    config["mappings"].append(
+        {
+            "id": "m2",
+            "source_container_id": "src",
+            "analytic_table_id": "t",
+            "columns": [{"name": "v", "expr": {"kind": "upper", "input": col("v")}}],
+        }
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "v\na\nb\n")
+    result = ws.run()
+    assert result.files_processed == 1 and result.rows_read == 2 and result.rows_written == 4
+    assert ws.keys() == ["clean/t/m1.parquet", "clean/t/m2.parquet"]
+    assert sorted(ws.read("t")["v"].to_list()) == ["A", "B", "a", "b"]
