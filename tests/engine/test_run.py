@@ -7,7 +7,7 @@ import gzip
 
 import polars as pl
 import pytest
-from tests.engine.conftest import Workspace, col, make_config
+from tests.engine.workspace import Workspace, col, make_config
 
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound
 
@@ -25,7 +25,7 @@ def test_reads_declared_types_and_writes_one_object(ws: Workspace) -> None:
     assert result.errors == []
     assert (result.files_processed, result.rows_read, result.rows_written) == (2, 3, 3)
     assert result.partitions_written == 1
-    assert ws.keys() == ["clean/t/m1.parquet"]
+    assert ws.objects() == ["clean/t/m1.parquet"]
     out = ws.read("t")
     assert out.to_dicts() == [
         {"id": "007", "amount": 1.5},
@@ -41,7 +41,7 @@ def test_missing_config_and_invalid_config_abort(ws: Workspace) -> None:
     with pytest.raises(ConfigInvalid) as info:
         ws.run()
     assert info.value.problems
-    assert ws.keys() == []
+    assert ws.objects() == []
 
 
 def test_no_input_files_is_an_error_entry(ws: Workspace) -> None:
@@ -119,7 +119,7 @@ def test_partition_by_month_is_zero_padded_and_keeps_the_date(ws: Workspace) -> 
     ws.config(config)
     ws.put("raw/a.csv", "day,n\n2024-03-05,1\n2024-11-01,2\n,3\n2024-03-06,4\n")
     result = ws.run()
-    assert sorted(ws.keys()) == [
+    assert sorted(ws.objects()) == [
         "clean/t/year=2024/month=03/m1.parquet",
         "clean/t/year=2024/month=11/m1.parquet",
         "clean/t/year=__HIVE_DEFAULT_PARTITION__/month=__HIVE_DEFAULT_PARTITION__/m1.parquet",
@@ -141,7 +141,7 @@ def test_partition_keys_unpadded_encoded_and_dropped_from_payload(ws: Workspace)
     ws.config(config)
     ws.put("raw/a.csv", "y,who,v\n2024,a b/c,1\n7,plain,2\n")
     ws.run()
-    assert sorted(ws.keys()) == [
+    assert sorted(ws.objects()) == [
         "clean/t/y=2024/who=a%20b%2Fc/m1.parquet",
         "clean/t/y=7/who=plain/m1.parquet",
     ]
@@ -193,7 +193,7 @@ def test_assertion_violation_fails_only_that_mapping(ws: Workspace) -> None:
     ws.config(config)
     ws.put("raw/a.csv", "id,amount\nx,1\nx,20\n,-3\n")
     result = ws.run()
-    assert ws.keys() == ["clean/ok/m2.parquet"]
+    assert ws.objects() == ["clean/ok/m2.parquet"]
     failures = [e for e in result.errors if "m1" in e]
     assert len(failures) == 4  # not_null, unique, min, max: every violation reported
     assert any("'id' violates unique: 1 row" in e for e in failures)
@@ -225,15 +225,15 @@ def test_rerun_is_byte_identical_and_clean_run_prunes(ws: Workspace) -> None:
     ws.put("raw/a.csv", "y,v\n1,a\n2,b\n")
     ws.put("raw/b.csv", "y,v\n3,c\n")
     ws.run()
-    first = {k: ws.bytes_of(k) for k in ws}
+    first = {k: ws.bytes_of(k) for k in ws.objects()}
     ws.run()
-    assert {k: ws.bytes_of(k) for k in ws} == first
+    assert {k: ws.bytes_of(k) for k in ws.objects()} == first
 
     ws.store.delete_many(["pipelines/t/raw/b.csv"])
     ws.run()  # incremental: the stale y=3 partition stays
-    assert "clean/t/y=3/m1.parquet" in ws
+    assert "clean/t/y=3/m1.parquet" in ws.objects()
     ws.run(clean=True)
-    assert sorted(ws.keys()) == ["clean/t/y=1/m1.parquet", "clean/t/y=2/m1.parquet"]
+    assert sorted(ws.objects()) == ["clean/t/y=1/m1.parquet", "clean/t/y=2/m1.parquet"]
 
 
 def test_clean_run_keeps_a_failed_tables_objects(ws: Workspace) -> None:
@@ -244,7 +244,7 @@ def test_clean_run_keeps_a_failed_tables_objects(ws: Workspace) -> None:
     config["analytic_tables"][0]["schema"][0]["assertions"] = {"accepted_values": ["b"]}
     ws.config(config)
     result = ws.run(clean=True)
-    assert "clean/t/old.parquet" in ws
+    assert "clean/t/old.parquet" in ws.objects()
     assert any("not pruned" in w for w in result.warnings)
 
 
@@ -262,5 +262,5 @@ def test_two_mappings_into_one_table_and_two_from_one_source(ws: Workspace) -> N
     ws.put("raw/a.csv", "v\na\nb\n")
     result = ws.run()
     assert result.files_processed == 1 and result.rows_read == 2 and result.rows_written == 4
-    assert ws.keys() == ["clean/t/m1.parquet", "clean/t/m2.parquet"]
+    assert ws.objects() == ["clean/t/m1.parquet", "clean/t/m2.parquet"]
     assert sorted(ws.read("t")["v"].to_list()) == ["A", "B", "a", "b"]

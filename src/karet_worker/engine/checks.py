@@ -131,7 +131,7 @@ def _violation_counts(column: ColumnSchema) -> list[pl.Expr]:
         return exprs
     if a.accepted_values:
         accepted = pl.Series(values=[_text(v) for v in a.accepted_values], dtype=pl.String)
-        outside = value.is_not_null() & ~_as_text(value, column).is_in(accepted)
+        outside = value.is_not_null() & ~_as_text(value, column).is_in(accepted.implode())
         exprs.append(outside.sum().alias(key + "accepted_values"))
     if a.min is not None:
         exprs.append((_as_number(value, column) < a.min).sum().alias(key + "min"))

@@ -129,7 +129,7 @@ def read_header(path: Path, options: CsvOptions) -> list[str]:
         head = fh.read(_SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8) :]
-    text = head.decode("utf-8", errors="replace" if options.encoding != "utf8" else "strict")
+    text = head.decode("utf-8", errors="replace")  # the reader itself rejects bad UTF-8
     lines = io.StringIO(text, newline="")
     for _ in range(options.skip_rows):
         lines.readline()
@@ -163,7 +163,8 @@ def scan_typed(path: Path, header: list[str], source: SourceContainer) -> pl.Laz
         separator=options.delimiter,
         quote_char=options.quote,
         skip_rows=options.skip_rows,
-        schema=dict.fromkeys(names, pl.String()),
+        infer_schema=False,  # every column as text; the declared types are applied below
+        new_columns=names,
         null_values=options.null_values or None,
         encoding="utf8-lossy" if options.encoding == "utf8-lossy" else "utf8",
     )

@@ -1,0 +1,89 @@
+"""A local-directory store seeded with a pipeline, for engine tests (SPEC §2 layout)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from karet_worker.engine.run import Runner
+from karet_worker.storage.factory import open_local_store
+
+PREFIX = "pipelines/t/"
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.store = open_local_store(root)
+        self.runner = Runner(self.store)
+
+    def put(self, key: str, data: bytes | str) -> None:
+        self.store.put(PREFIX + key, data.encode() if isinstance(data, str) else data)
+
+    def config(self, config: dict[str, Any]) -> None:
+        self.put("pipeline.json", json.dumps(config))
+
+    def run(self, clean: bool = False) -> Any:
+        return self.runner.run(PREFIX, clean_run=clean)
+
+    def objects(self, under: str = "clean/") -> list[str]:
+        return [o.key.removeprefix(PREFIX) for o in self.store.list(PREFIX + under)]
+
+    def read(self, table: str) -> pl.DataFrame:
+        path = self.root / PREFIX / "clean" / table
+        return pl.read_parquet(path / "**" / "*.parquet", hive_partitioning=True)
+
+    def bytes_of(self, key: str) -> bytes:
+        return self.store.get(PREFIX + key)
+
+
+def col(name: str) -> dict[str, Any]:
+    return {"kind": "col", "name": name}
+
+
+def make_config(
+    *,
+    source_schema: list[tuple[str, str]],
+    table_schema: list[tuple[str, str]],
+    columns: dict[str, dict[str, Any]] | None = None,
+    table_extra: dict[str, Any] | None = None,
+    mapping_extra: dict[str, Any] | None = None,
+    csv: dict[str, Any] | None = None,
+    lookups: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A one-source, one-mapping, one-table config; columns default to identity."""
+    columns = columns or {name: col(name) for name, _ in table_schema}
+    source: dict[str, Any] = {
+        "id": "src",
+        "name": "Source",
+        "path_prefix": "raw/",
+        "schema": [{"name": n, "type": t} for n, t in source_schema],
+    }
+    if csv:
+        source["csv"] = csv
+    return {
+        "version": 1,
+        "source_containers": [source],
+        "lookup_mappings": lookups or [],
+        "mappings": [
+            {
+                "id": "m1",
+                "source_container_id": "src",
+                "analytic_table_id": "t",
+                "columns": [{"name": n, "expr": e} for n, e in columns.items()],
+                **(mapping_extra or {}),
+            }
+        ],
+        "analytic_tables": [
+            {
+                "id": "t",
+                "name": "T",
+                "schema": [{"name": n, "type": t} for n, t in table_schema],
+                **(table_extra or {}),
+            }
+        ],
+    }
+
