@@ -1,0 +1,46 @@
+"""Assembles the FastAPI app from settings and a store; all state lives in this one app."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from fastapi import FastAPI, Response
+from fastapi.params import Depends
+
+from karet_worker.api.auth import bearer_guard
+from karet_worker.api.errors import install_error_handlers
+from karet_worker.api.middleware import BodyLimitMiddleware, InternalErrorMiddleware
+from karet_worker.api.openapi import install_openapi
+from karet_worker.api.routes_config import config_router
+from karet_worker.api.routes_jobs import jobs_router
+from karet_worker.api.schemas import RunRequest
+from karet_worker.config.model import PipelineConfig
+from karet_worker.engine.run import Runner
+from karet_worker.settings import Settings
+from karet_worker.storage.base import ObjectStore
+from karet_worker.storage.factory import open_store
+
+
+def create_app(settings: Settings, store: ObjectStore | None = None) -> FastAPI:
+    """The service for `settings`; the store is opened from them unless one is given (tests)."""
+    runner = Runner(store if store is not None else open_store(settings))
+    app = FastAPI(
+        title="karet-worker",
+        version=version("karet-worker"),
+        description="Runs Karet data pipelines: CSV on S3 -> Polars -> partitioned Parquet.",
+    )
+    guard: list[Depends] = [Depends(bearer_guard(settings.token))] if settings.token else []
+
+    @app.get("/health", tags=["health"], response_class=Response, responses={200: {}})
+    async def health() -> Response:
+        """Liveness: 200 with an empty body."""
+        return Response(status_code=200)
+
+    app.include_router(config_router(guard))
+    app.include_router(jobs_router(runner, guard))
+    install_error_handlers(app)
+    install_openapi(app, [PipelineConfig, RunRequest])
+    # Added last = outermost: the 500 guard wraps everything, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(InternalErrorMiddleware)
+    return app

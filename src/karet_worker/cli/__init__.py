@@ -1,0 +1,1 @@
+"""The `karet-worker` command line (SPEC §9)."""
