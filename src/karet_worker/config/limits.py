@@ -1,0 +1,170 @@
+"""Depth limits, checked iteratively before anything recursive (Pydantic, the compiler) runs.
+
+A too-deep node is reported and replaced by a harmless stand-in so the rest of the document can
+still be validated; problems Pydantic would raise inside the replaced subtrees are meaningless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from pydantic import BaseModel
+
+from karet_worker.config.model import PipelineConfig
+from karet_worker.config.pointer import Path, Token, to_pointer
+from karet_worker.config.problems import SCHEMA, Problem
+from karet_worker.config.walk import children, is_expression
+
+MAX_EXPRESSION_DEPTH: Final = 64
+# Far above any sensible config (64 expression levels use about 140 JSON levels), far below
+# what the recursive consumers of the document can take.
+MAX_JSON_DEPTH: Final = 256
+
+_NULL_EXPRESSION: Final[dict[str, object]] = {"kind": "null"}
+
+
+@dataclass
+class DepthCheck:
+    """The document with too-deep subtrees replaced, the problems, and the replaced paths."""
+
+    document: object
+    problems: list[Problem] = field(default_factory=list)
+    cut_pointers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    node: object
+    depth: int
+    parent: _Frame | None
+    token: Token | None
+
+    def path(self) -> Path:
+        tokens: list[Token] = []
+        frame: _Frame | None = self
+        while frame is not None and frame.token is not None:
+            tokens.append(frame.token)
+            frame = frame.parent
+        return tuple(reversed(tokens))
+
+
+def _too_deep_json(document: object) -> list[Path]:
+    """Paths of the outermost containers nested deeper than MAX_JSON_DEPTH."""
+    found: list[Path] = []
+    stack = [_Frame(document, 1, None, None)]
+    while stack:
+        frame = stack.pop()
+        items: list[tuple[Token, object]]
+        if isinstance(frame.node, dict):
+            items = list(frame.node.items())
+        elif isinstance(frame.node, list):
+            items = list(enumerate(frame.node))
+        else:
+            continue
+        if frame.depth > MAX_JSON_DEPTH:
+            found.append(frame.path())
+            continue
+        stack.extend(
+            _Frame(value, frame.depth + 1, frame, token)
+            for token, value in reversed(items)
+            if isinstance(value, dict | list)
+        )
+    return found
+
+
+def _too_deep_expressions(document: object) -> list[Path]:
+    """Paths of the outermost expressions nested deeper than MAX_EXPRESSION_DEPTH."""
+    if not isinstance(document, dict):
+        return []
+    found: list[Path] = []
+    stack: list[tuple[Path, type[BaseModel], dict[str, object], int]] = [
+        ((), PipelineConfig, document, 0)
+    ]
+    while stack:
+        path, model, node, depth = stack.pop()
+        for (
+            relative,
+            child_model,
+            child,
+        ) in reversed(list(children(model, node))):
+            child_depth = depth + 1 if is_expression(child_model) else depth
+            if child_depth > MAX_EXPRESSION_DEPTH:
+                found.append((*path, *relative))
+            else:
+                stack.append(((*path, *relative), child_model, child, child_depth))
+    return found
+
+
+def _item(container: object, token: Token) -> object:
+    if isinstance(container, dict):
+        return container[token]
+    if isinstance(container, list) and isinstance(token, int):
+        return container[token]
+    raise KeyError(token)
+
+
+def _set_item(container: object, token: Token, value: object) -> None:
+    if isinstance(container, list):
+        if isinstance(token, int):
+            container[token] = value
+    elif isinstance(container, dict):
+        container[token] = value
+
+
+def _shallow_copy(node: object) -> object:
+    if isinstance(node, dict):
+        return dict(node)
+    if isinstance(node, list):
+        return list(node)
+    return node
+
+
+def _replace(document: object, replacements: list[tuple[Path, object]]) -> object:
+    """A copy of `document` with each path replaced; only containers on those paths are copied."""
+    copies: dict[Path, object] = {}
+    root = document
+    for path, value in replacements:
+        if not path:
+            return value
+        if () not in copies:
+            copies[()] = _shallow_copy(root)
+        root = container = copies[()]
+        for end in range(1, len(path)):
+            if path[:end] not in copies:
+                copies[path[:end]] = _shallow_copy(_item(container, path[end - 1]))
+                _set_item(container, path[end - 1], copies[path[:end]])
+            container = copies[path[:end]]
+        _set_item(container, path[-1], value)
+    return root
+
+
+def check_depth(document: object) -> DepthCheck:
+    """Reject expressions deeper than 64 levels and JSON deeper than MAX_JSON_DEPTH, cleanly."""
+    json_cuts = _too_deep_json(document)
+    check = DepthCheck(_replace(document, [(path, None) for path in json_cuts]))
+    for path in json_cuts:
+        pointer = to_pointer(path)
+        check.cut_pointers.append(pointer)
+        check.problems.append(
+            Problem(
+                SCHEMA,
+                f"value at {pointer or '/'} is nested more than {MAX_JSON_DEPTH} levels deep",
+                pointer,
+            )
+        )
+    expression_cuts = _too_deep_expressions(check.document)
+    check.document = _replace(
+        check.document, [(p, dict(_NULL_EXPRESSION)) for p in expression_cuts]
+    )
+    for path in expression_cuts:
+        pointer = to_pointer(path)
+        check.cut_pointers.append(pointer)
+        check.problems.append(
+            Problem(
+                SCHEMA,
+                f"expression at {pointer} is nested more than {MAX_EXPRESSION_DEPTH} levels deep",
+                pointer,
+            )
+        )
+    return check

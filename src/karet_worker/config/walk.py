@@ -1,0 +1,116 @@
+"""Walking a raw JSON document alongside the models it should match.
+
+Validation inspects the document even where Pydantic rejected parts of it, so that unknown fields,
+depth limits and cross references are still checked; the models tell which member holds what.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator
+from functools import cache
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from karet_worker.config.model import MappingColumn
+from karet_worker.config.pointer import Path
+
+Child = tuple[Path, type[BaseModel], dict[str, object]]
+
+
+def member_key(model: type[BaseModel], node: dict[str, object], field: str) -> str:
+    """The document key that feeds `field`: its alias when present, else its name."""
+    info = model.model_fields[field]
+    if info.alias is not None and (info.alias in node or field not in node):
+        return info.alias
+    return field
+
+
+def member(model: type[BaseModel], node: dict[str, object], field: str) -> object:
+    """The raw value of `field` in `node`, None when absent."""
+    return node.get(member_key(model, node, field))
+
+
+def known_keys(model: type[BaseModel]) -> frozenset[str]:
+    """Every key the model reads (field names and aliases)."""
+    keys = set(model.model_fields)
+    keys.update(info.alias for info in model.model_fields.values() if info.alias is not None)
+    return frozenset(keys)
+
+
+@cache
+def _kind_literals(model: type[BaseModel]) -> frozenset[object]:
+    info = model.model_fields.get("kind")
+    if info is None or get_origin(info.annotation) is not Literal:
+        return frozenset()
+    return frozenset(get_args(info.annotation))
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _union_members(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [m for arg in get_args(annotation) for m in _union_members(arg)]
+    return [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _pick(members: list[Any], value: dict[str, object]) -> type[BaseModel] | None:
+    models = [m for m in members if _is_model(m)]
+    if len(models) == 1:
+        chosen: type[BaseModel] = models[0]
+        return chosen
+    kind = value.get("kind")
+    if not isinstance(kind, str):
+        return None
+    return next((m for m in models if kind in _kind_literals(m)), None)
+
+
+def _models_in(annotation: Any, value: object, path: Path) -> Iterator[Child]:
+    members = _union_members(annotation)
+    if len(members) == 1 and get_origin(members[0]) is list:
+        if isinstance(value, list):
+            (item,) = get_args(members[0])
+            for index, element in enumerate(value):
+                yield from _models_in(item, element, (*path, index))
+        return
+    if isinstance(value, dict):
+        model = _pick(members, value)
+        if model is not None:
+            yield path, model, value
+
+
+def children(model: type[BaseModel], node: dict[str, object]) -> Iterator[Child]:
+    """The nested model-shaped objects of `node`, with their paths relative to it.
+
+    An expression whose `kind` is unknown has no model and is not entered (Pydantic reports it).
+    """
+    for field, info in model.model_fields.items():
+        key = member_key(model, node, field)
+        if key in node:
+            yield from _models_in(info.annotation, node[key], (key,))
+
+
+EXPRESSION_MODELS: frozenset[type[BaseModel]] = frozenset(
+    m for m in _union_members(MappingColumn.model_fields["expr"].annotation) if _is_model(m)
+)
+
+
+def is_expression(model: type[BaseModel]) -> bool:
+    return model in EXPRESSION_MODELS
+
+
+_EXPRESSION_BY_KIND: dict[object, type[BaseModel]] = {
+    kind: model for model in EXPRESSION_MODELS for kind in _kind_literals(model)
+}
+
+
+def expression_model(node: dict[str, object]) -> type[BaseModel] | None:
+    """The model of an expression object, chosen by its `kind` (None when unknown)."""
+    kind = node.get("kind")
+    return _EXPRESSION_BY_KIND.get(kind) if isinstance(kind, str) else None
