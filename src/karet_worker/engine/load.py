@@ -16,7 +16,7 @@ import polars as pl
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-_FLUSH_BYTES = 64 * 1024 * 1024
+_FLUSH_BYTES = 128 * 1024 * 1024
 ROW_GROUP_SIZE = 256 * 1024
 
 
@@ -35,69 +35,82 @@ def encode_segment(value: object, *, zero_pad: int = 0) -> str:
     return "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
 
 
-class Spill:
-    """Output rows of one mapping, as Arrow IPC pieces per partition path, in ingest order.
+Part = Path | pl.DataFrame  # spilled to a local Arrow file, or still in memory
 
-    Pieces of the file being processed are pending until `commit`; `rollback` removes them.
+
+class Spill:
+    """Output rows of one mapping per partition path, in ingest order: in memory until the
+    buffered bytes pass a threshold, then spilled to local Arrow IPC files.
+
+    Parts of the file being processed are pending until `commit`; `rollback` drops them.
     """
 
     def __init__(self, directory: Path, columns: list[str]) -> None:
         self._dir = directory
         self._columns = columns
-        self._dir.mkdir(parents=True, exist_ok=True)
-        self._committed: dict[str, list[Path]] = {}
-        self._pending: dict[str, list[Path]] = {}
-        self._buffer: dict[str, list[pl.DataFrame]] = {}
+        self._committed: dict[str, list[Part]] = {}
+        self._pending: dict[str, list[Part]] = {}
         self._buffered_bytes = 0
         self._sequence = 0
         self._pending_rows = 0
         self.rows = 0  # committed rows
 
     def add(self, segment: str, frame: pl.DataFrame) -> None:
-        self._buffer.setdefault(segment, []).append(frame.select(self._columns))
+        self._pending.setdefault(segment, []).append(frame.select(self._columns))
         self._pending_rows += frame.height
         self._buffered_bytes += int(frame.estimated_size())
         if self._buffered_bytes > _FLUSH_BYTES:
             self._flush()
 
     def commit(self) -> None:
-        self._flush()
-        for segment, paths in self._pending.items():
-            self._committed.setdefault(segment, []).extend(paths)
+        for segment, parts in self._pending.items():
+            self._committed.setdefault(segment, []).extend(parts)
         self._pending = {}
         self.rows += self._pending_rows
         self._pending_rows = 0
 
     def rollback(self) -> None:
-        self._pending_rows = 0
-        self._buffer = {}
-        self._buffered_bytes = 0
-        for paths in self._pending.values():
-            for path in paths:
-                path.unlink(missing_ok=True)
+        for parts in self._pending.values():
+            for part in parts:
+                if isinstance(part, Path):
+                    part.unlink(missing_ok=True)
+                else:
+                    self._buffered_bytes -= int(part.estimated_size())
         self._pending = {}
+        self._pending_rows = 0
 
-    def segments(self) -> dict[str, list[Path]]:
-        """Partition path → its pieces in ingest order; sorted paths give a stable write order."""
+    def segments(self) -> dict[str, list[Part]]:
+        """Partition path → its parts in ingest order; sorted paths give a stable write order."""
         return {segment: self._committed[segment] for segment in sorted(self._committed)}
 
     def discard(self) -> None:
+        self._committed = {}
+        self._pending = {}
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def _flush(self) -> None:
-        for segment, frames in self._buffer.items():
-            self._sequence += 1
-            path = self._dir / f"{self._sequence:09d}.arrow"
-            pl.concat(frames).write_ipc(path, compression="uncompressed")
-            self._pending.setdefault(segment, []).append(path)
-        self._buffer = {}
+        """Spill the in-memory tail of every part list (frames added since the last flush)."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        for parts_by_segment in (self._committed, self._pending):
+            for parts in parts_by_segment.values():
+                tail = len(parts)
+                while tail > 0 and isinstance(parts[tail - 1], pl.DataFrame):
+                    tail -= 1
+                frames = [p for p in parts[tail:] if isinstance(p, pl.DataFrame)]
+                if not frames:
+                    continue
+                self._sequence += 1
+                path = self._dir / f"{self._sequence:09d}.arrow"
+                pl.concat(frames).write_ipc(path, compression="lz4")
+                parts[tail:] = [path]
         self._buffered_bytes = 0
 
 
-def write_parquet(pieces: Sequence[Path], schema: pl.Schema, target: Path) -> None:
-    """Concatenate pieces into one Parquet file, streaming. Fixed row groups and settings keep
-    the bytes identical for identical input; no pieces gives an empty file of the schema."""
-    frame = pl.scan_ipc(list(pieces)) if pieces else pl.LazyFrame(schema=schema)
+def write_parquet(parts: Sequence[Part], schema: pl.Schema, target: Path) -> None:
+    """Concatenate parts into one Parquet file, streaming. Fixed row groups and settings keep
+    the bytes identical for identical input; no parts gives an empty file of the schema."""
+    frames = [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in parts]
+    frame = pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
     frame.select(schema.names()).sink_parquet(
         target, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE
     )

@@ -321,7 +321,7 @@ class _Run:
                 write_parquet(pieces, payload, local)
                 uploads.append(self.pool.submit(self._upload, key, local))
                 written.add(key)
-            state.spill.discard()
+            self.pool.submit(state.spill.discard)  # deleting spilled files is slow: overlap it
         for upload in uploads:
             upload.result()
         self.result.partitions_written = len(written)
