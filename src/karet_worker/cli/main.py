@@ -219,3 +219,7 @@ def _announce(settings: Settings, host: str, demo: bool) -> None:
     console.print(
         Text(f"  curl -s -X POST {base}/config/validate{auth} --data-binary @pipeline.json")
     )
+
+
+if __name__ == "__main__":
+    app()
