@@ -264,3 +264,60 @@ def test_two_mappings_into_one_table_and_two_from_one_source(ws: Workspace) -> N
     assert result.files_processed == 1 and result.rows_read == 2 and result.rows_written == 4
     assert ws.objects() == ["clean/t/m1.parquet", "clean/t/m2.parquet"]
     assert sorted(ws.read("t")["v"].to_list()) == ["A", "B", "a", "b"]
+
+
+def test_skip_rows_counts_raw_lines_and_crlf_is_understood(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("a", "string"), ("b", "string")],
+        table_schema=[("a", "string"), ("b", "string")],
+        csv={"skip_rows": 2},
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", b'junk "line\nmore\r\n a ,b\r\n1,"x\r\ny"\r\n2,z\r\n')
+    result = ws.run()
+    assert result.errors == []
+    assert ws.read("t").to_dicts() == [{"a": "1", "b": "x\r\ny"}, {"a": "2", "b": "z"}]
+
+
+def test_empty_and_header_only_files(ws: Workspace) -> None:
+    ws.config(SIMPLE)
+    ws.put("raw/a.csv", b"")
+    ws.put("raw/b.csv", "id,amount\n")
+    result = ws.run()
+    assert result.files_processed == 1
+    assert [e for e in result.errors if "a.csv" in e and "empty" in e]
+    assert ws.read("t").height == 0
+
+
+def test_spilled_and_rolled_back_output_matches_in_memory(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny batches and a tiny spill threshold: a file failing late leaves no rows behind."""
+    config = make_config(
+        source_schema=[("k", "int64"), ("v", "string")],
+        table_schema=[("k", "int64"), ("v", "string")],
+        table_extra={"partition_keys": ["k"], "dedup_keys": ["v"]},
+    )
+    ws.config(config)
+    good_a = "".join(f"{i % 3},a{i}\n" for i in range(300))
+    # big enough that the reader yields batches before it meets the bad line
+    bad_b = "".join(f"{i % 3},b{i}\n" for i in range(200_000)) + "1,x,extra\n"
+    good_c = "".join(f"{i % 3},c{i}\n" for i in range(300))
+    ws.put("raw/a.csv", "k,v\n" + good_a)
+    ws.put("raw/b.csv", "k,v\n" + bad_b)
+    ws.put("raw/c.csv", "k,v\n" + good_c)
+    monkeypatch.setattr("karet_worker.engine.run.BATCH_ROWS", 4096)
+    monkeypatch.setattr("karet_worker.engine.load._FLUSH_BYTES", 1)
+    spilled = ws.run()
+    spilled_bytes = {k: ws.bytes_of(k) for k in ws.objects()}
+    assert spilled.rows_written == 600 and spilled.rows_deduped == 0
+    assert [e for e in spilled.errors if "b.csv" in e]
+    monkeypatch.undo()
+    in_memory = ws.run()
+    assert in_memory.rows_written == 600
+    assert {k: ws.bytes_of(k) for k in ws.objects()} == spilled_bytes
+    out = ws.read("t").sort("k", maintain_order=True)
+    expected = [f"a{i}" for i in range(300) if i % 3 == 0] + [
+        f"c{i}" for i in range(300) if i % 3 == 0
+    ]
+    assert out.filter(pl.col("k") == 0)["v"].to_list() == expected

@@ -86,4 +86,3 @@ def make_config(
             }
         ],
     }
-

@@ -162,7 +162,7 @@ def scan_typed(path: Path, header: list[str], source: SourceContainer) -> pl.Laz
         has_header=True,
         separator=options.delimiter,
         quote_char=options.quote,
-        skip_rows=options.skip_rows,
+        skip_lines=options.skip_rows,  # raw lines, as read_header counts them
         infer_schema=False,  # every column as text; the declared types are applied below
         new_columns=names,
         null_values=options.null_values or None,
