@@ -117,7 +117,7 @@ def validate(
 def run(
     prefix: str = typer.Argument(..., help="Pipeline prefix, e.g. pipelines/demo/"),
     clean: bool = typer.Option(False, "--clean", help="Prune stale output after writing."),
-    log_level: str = typer.Option("warning", help="Level of the JSON logs on stderr."),
+    log_level: str = typer.Option("error", help="Level of the JSON logs on stderr."),
 ) -> None:
     """Run one pipeline now, with a progress display and a summary table."""
     settings = _load_settings()
@@ -133,7 +133,7 @@ def run(
 
 @app.command()
 def demo(
-    log_level: str = typer.Option("warning", help="Level of the JSON logs on stderr."),
+    log_level: str = typer.Option("error", help="Level of the JSON logs on stderr."),
 ) -> None:
     """Seed the demo spending-tracker pipeline into the store and run it."""
     settings = _load_settings()
@@ -153,7 +153,7 @@ def demo(
     if settings.s3 is None:
         console.print(
             Text(
-                'Query it:  uv run python -c "import polars as pl; print(pl.read_parquet('
+                f'Query it:  {sys.executable} -c "import polars as pl; print(pl.read_parquet('
                 f"'{output}**/*.parquet', hive_partitioning=True))\""
             )
         )
