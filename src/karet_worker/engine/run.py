@@ -8,11 +8,12 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -111,6 +112,15 @@ def load_config(store: ObjectStore, prefix: str) -> PipelineConfig:
     return report.config
 
 
+class _JobLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Tags every line of a run with its job id, keeping each call's own extra fields
+    (the stock adapter of Python 3.11 replaces them)."""
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return msg, kwargs
+
+
 @dataclass
 class _MappingState:
     """One mapping's progress through the run."""
@@ -173,7 +183,7 @@ class _Run:
         self.progress = progress
         self.workdir = workdir
         self.pool = pool
-        self.log = logging.LoggerAdapter(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
+        self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
 
     def execute(self) -> None:
         config = load_config(self.store, self.prefix)
