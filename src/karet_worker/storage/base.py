@@ -20,6 +20,14 @@ class ObjectNotFound(Exception):
         self.key = key
 
 
+class InvalidKey(ValueError):
+    """A key the store cannot represent (empty, `.`/`..` segments, `//`): a caller bug."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"invalid object key {key!r}: {reason}")
+        self.key = key
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -30,7 +38,8 @@ class ObjectStore(Protocol):
     """Keys are '/'-separated and relative to the bucket (or data directory) root."""
 
     def list(self, prefix: str) -> list[ObjectInfo]:
-        """Every object under `prefix` at any depth, sorted by key."""
+        """Every object under `prefix` at any depth, sorted by key (plain string-prefix match,
+        as in S3: `a/b` also matches `a/bc.csv`)."""
         ...
 
     def get(self, key: str) -> bytes:

