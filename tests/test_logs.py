@@ -65,5 +65,9 @@ def test_unserialisable_extra_and_core_name_clash_are_handled() -> None:
 def test_uvicorn_loggers_go_through_the_json_handler(restore_root: None) -> None:
     stream = io.StringIO()
     configure_logging("INFO", stream=stream)
-    logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
-    assert json.loads(stream.getvalue())["message"] == "Started server process [42]"
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]", 42, extra={"color_message": "\x1b[36m%d\x1b[0m"}
+    )
+    record = json.loads(stream.getvalue())
+    assert record["message"] == "Started server process [42]"
+    assert "color_message" not in record

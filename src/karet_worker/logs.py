@@ -15,6 +15,7 @@ from typing import IO, Any
 _RECORD_ATTRS = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)).keys()
     | {"message", "asctime", "taskName"}
+    | {"color_message"}  # uvicorn's ANSI-coloured copy of the message
 )
 _CORE_FIELDS = ("ts", "level", "logger", "message")
 

@@ -18,7 +18,7 @@ from karet_worker.config.validate import Problem, validate_json
 def summary(problems: Sequence[Problem]) -> str:
     """One line for humans: the first problem, and how many more there are."""
     first = problems[0]
-    where = f" (at {first.path})" if first.path else ""
+    where = f" (at {first.path})" if first.path and first.path not in first.message else ""
     more = len(problems) - 1
     tail = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
     return f"{first.message}{where}{tail}"
