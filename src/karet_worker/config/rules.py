@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from pydantic import BaseModel
 
@@ -19,6 +19,7 @@ from karet_worker.config.model import (
     Assertions,
     ColExpr,
     ColumnSchema,
+    ColumnType,
     LookupMapping,
     LookupRefExpr,
     Mapping,
@@ -41,10 +42,11 @@ from karet_worker.config.suggest import did_you_mean
 from karet_worker.config.walk import children, expression_model, member, member_key
 
 MAX_PARTITION_KEYS = 3
+_COLUMN_TYPES = frozenset(get_args(ColumnType))
 _UNPARTITIONABLE_TYPES = ("number", "float64")
 
 _T = TypeVar("_T")
-Columns = dict[str, str | None]  # column name -> declared type (None when not a valid string)
+Columns = dict[str, str | None]  # column name -> declared type (None when not a valid type)
 
 
 @dataclass
@@ -154,7 +156,8 @@ def _check_schema(
                     f"the schema of {what} declares column {name!r} twice (first at {earlier})",
                 )
             else:
-                columns[name] = text_of(ColumnSchema, column, "type")
+                declared = text_of(ColumnSchema, column, "type")
+                columns[name] = declared if declared in _COLUMN_TYPES else None
                 first_at[name] = index
         _check_assertions(column, column_path, name, what, found)
     return columns
