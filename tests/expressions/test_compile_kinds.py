@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from expr_helpers import NULL, b, bin_, col, compile_json, evaluate, n, one, s, un
+from tests.expressions.expr_helpers import NULL, b, bin_, col, compile_json, evaluate, n, one, s, un
 
 from karet_worker.expressions import ExpressionError
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from expr_helpers import compile_json, evaluate
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.expressions.expr_helpers import compile_json, evaluate
 
 Row = dict[str, Any]
 Ref = tuple[str, Callable[[Row], Any]]  # (static type, value of a row)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from expr_helpers import col, evaluate, lookups
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.expressions.expr_helpers import col, evaluate, lookups
 
 # A small alphabet so that patterns really occur; Greek sigmas exercise Unicode lower-casing.
 ALPHABET = "aAbB\u03a3\u03c3\u03c2 "

@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from expr_helpers import col, compile_json, evaluate, lookups
+from tests.expressions.expr_helpers import col, compile_json, evaluate, lookups
 
 from karet_worker.config.model import LookupMapping
 from karet_worker.expressions import ExpressionError, LookupCompiler
