@@ -6,10 +6,10 @@ from typing import Any
 
 import polars as pl
 import pytest
-from tests.expressions.expr_helpers import col, compile_json, evaluate, lookups
+from tests.expressions.expr_helpers import col, compile_json, evaluate, lookups, parse
 
 from karet_worker.config.model import LookupMapping
-from karet_worker.expressions import ExpressionError, LookupCompiler
+from karet_worker.expressions import ExpressionError, LookupCompiler, compile_expr
 from karet_worker.expressions import lookups as lookups_module
 
 
@@ -241,3 +241,23 @@ def test_each_referenced_lookup_is_compiled_once(monkeypatch: pytest.MonkeyPatch
     first = shared.get("categories")
     assert shared.get("categories") is first
     assert calls == ["categories", "categories"]
+
+
+def test_a_compiled_lookup_applies_repeatedly_with_the_same_result() -> None:
+    node = lookups(TREE)[0]
+    compiled = lookups_module.compile_lookup(node)
+    frame = pl.DataFrame({"v": ["CAFE", "SHOP", "x", None]})
+    expected = ["COFFEE", "FOOD", "UNCATEGORISED", None]
+    for _ in range(3):
+        result = frame.select(compiled.apply(pl.col("v")).alias("o"))["o"].to_list()
+        assert result == expected
+
+
+def test_a_shared_lookup_compiler_serves_several_compile_calls() -> None:
+    shared = LookupCompiler(lookups(TREE))
+    ref = {"kind": "lookup_ref", "lookup_id": "categories", "input": col("v")}
+    first = compile_expr(parse(ref), {"v": pl.String}, [], lookup_compiler=shared)
+    second = compile_expr(parse(ref), {"v": pl.String}, [], lookup_compiler=shared)
+    frame = pl.DataFrame({"v": ["SHOP", "zzz"]})
+    out = frame.select(first.expr.alias("a"), second.expr.alias("b"))
+    assert out.rows() == [("FOOD", "FOOD"), ("UNCATEGORISED", "UNCATEGORISED")]

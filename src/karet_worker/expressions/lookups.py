@@ -42,24 +42,30 @@ class _Group:
     patterns: pl.Series
     ranks: pl.Series
 
-    def rank_of(self, text: pl.Expr) -> pl.Expr:
-        """The best (lowest) rank of a matching row per input value; null on a miss."""
+    def rank_of(self, text: pl.Expr, miss: int) -> pl.Expr:
+        """The best (lowest) rank of a matching row per value: `miss` when no row matches,
+        null for null input. Encoding both in one column keeps `text` referenced once."""
         normalized = text
         if self.case_insensitive:
             normalized = normalized.str.to_lowercase()
         if self.fold_sigma:
             normalized = normalized.str.replace_all(_FINAL_SIGMA, _SIGMA, literal=True)
         if self.exact:
-            return normalized.replace_strict(
-                self.patterns, self.ranks, default=None, return_dtype=_RANK
-            )
+            # A null key maps null to null; every other unknown value is a miss.
+            keys = pl.concat([self.patterns, pl.Series([None], dtype=pl.String)])
+            ranks = pl.concat([self.ranks, pl.Series([None], dtype=_RANK)])
+            return normalized.replace_strict(keys, ranks, default=miss, return_dtype=_RANK)
         # Overlapping mode reports every pattern occurrence, including patterns that are
-        # prefixes/suffixes of others, so no matching row can be shadowed.
+        # prefixes/suffixes of others, so no matching row can be shadowed. A null input
+        # gives a null list (→ null); an input without matches an empty one (→ miss).
         found = normalized.str.extract_many(self.patterns.to_list(), overlapping=True)
-        ranks = found.list.eval(
-            pl.element().replace_strict(self.patterns, self.ranks, default=None, return_dtype=_RANK)
+        best = (
+            pl.element()
+            .replace_strict(self.patterns, self.ranks, default=None, return_dtype=_RANK)
+            .min()
+            .fill_null(miss)
         )
-        return ranks.list.min()
+        return found.list.eval(best).list.first()
 
 
 @dataclass(frozen=True)
@@ -73,18 +79,14 @@ class CompiledLookup:
 
     def apply(self, text: pl.Expr) -> pl.Expr:
         """Output per input value: null for null input, catch_all (if any) on a miss."""
-        ranks = [group.rank_of(text) for group in self.groups]
-        if not ranks:
-            result = pl.lit(None, dtype=pl.String)
-        else:
-            rank = ranks[0] if len(ranks) == 1 else pl.min_horizontal(ranks)
-            positions = pl.Series("rank", range(len(self.outputs)), dtype=_RANK)
-            result = rank.replace_strict(
-                positions, self.outputs, default=None, return_dtype=pl.String
-            )
-        if self.catch_all is None:
-            return result
-        return pl.when(text.is_null()).then(None).otherwise(result.fill_null(self.catch_all))
+        if not self.groups:
+            return pl.when(text.is_not_null()).then(pl.lit(self.catch_all, dtype=pl.String))
+        miss = len(self.outputs)
+        ranks = [group.rank_of(text, miss) for group in self.groups]
+        rank = ranks[0] if len(ranks) == 1 else pl.min_horizontal(ranks)
+        positions = pl.Series("rank", range(miss + 1), dtype=_RANK)
+        outputs = pl.concat([self.outputs, pl.Series([self.catch_all], dtype=pl.String)])
+        return rank.replace_strict(positions, outputs, default=None, return_dtype=pl.String)
 
 
 @dataclass
