@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from karet_worker.config.model import EXPRESSION_KINDS
@@ -73,7 +75,7 @@ def test_wrong_types_are_schema_problems_at_the_node(
     path: tuple[str | int, ...], value: object, expected: str
 ) -> None:
     doc = small_config()
-    node = doc
+    node: Any = doc
     for token in path[:-1]:
         node = node[token]
     node[path[-1]] = value

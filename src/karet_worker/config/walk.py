@@ -7,7 +7,9 @@ depth limits and cross references are still checked; the models tell which membe
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -19,11 +21,16 @@ from karet_worker.config.pointer import Path
 Child = tuple[Path, type[BaseModel], dict[str, object]]
 
 
+@cache
+def _alias(model: type[BaseModel], field: str) -> str | None:
+    return model.model_fields[field].alias
+
+
 def member_key(model: type[BaseModel], node: dict[str, object], field: str) -> str:
     """The document key that feeds `field`: its alias when present, else its name."""
-    info = model.model_fields[field]
-    if info.alias is not None and (info.alias in node or field not in node):
-        return info.alias
+    alias = _alias(model, field)
+    if alias is not None and (alias in node or field not in node):
+        return alias
     return field
 
 
@@ -32,6 +39,7 @@ def member(model: type[BaseModel], node: dict[str, object], field: str) -> objec
     return node.get(member_key(model, node, field))
 
 
+@cache
 def known_keys(model: type[BaseModel]) -> frozenset[str]:
     """Every key the model reads (field names and aliases)."""
     keys = set(model.model_fields)
@@ -60,27 +68,51 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-def _pick(members: list[Any], value: dict[str, object]) -> type[BaseModel] | None:
-    models = [m for m in members if _is_model(m)]
-    if len(models) == 1:
-        chosen: type[BaseModel] = models[0]
-        return chosen
-    kind = value.get("kind")
-    if not isinstance(kind, str):
-        return None
-    return next((m for m in models if kind in _kind_literals(m)), None)
+@dataclass(frozen=True)
+class _Shape:
+    """Where models sit in a field: an object of one of `models`, or an array of `item`s."""
+
+    models: tuple[type[BaseModel], ...] = ()
+    item: _Shape | None = None
+    by_kind: Mapping[str, type[BaseModel]] = dataclass_field(default_factory=dict)
+
+    def pick(self, value: dict[str, object]) -> type[BaseModel] | None:
+        if len(self.models) == 1:
+            return self.models[0]
+        kind = value.get("kind")
+        return self.by_kind.get(kind) if isinstance(kind, str) else None
 
 
-def _models_in(annotation: Any, value: object, path: Path) -> Iterator[Child]:
+def _shape_of(annotation: Any) -> _Shape | None:
     members = _union_members(annotation)
     if len(members) == 1 and get_origin(members[0]) is list:
+        item = _shape_of(get_args(members[0])[0])
+        return _Shape(item=item) if item is not None else None
+    models = tuple(m for m in members if _is_model(m))
+    if not models:
+        return None
+    by_kind = {str(k): m for m in models for k in _kind_literals(m)}
+    return _Shape(models=models, by_kind=by_kind)
+
+
+@cache
+def _plan(model: type[BaseModel]) -> tuple[tuple[str, str | None, _Shape], ...]:
+    """(field name, alias, shape) of the fields of `model` that can hold nested models."""
+    plan = []
+    for name, info in model.model_fields.items():
+        shape = _shape_of(info.annotation)
+        if shape is not None:
+            plan.append((name, info.alias, shape))
+    return tuple(plan)
+
+
+def _models_in(shape: _Shape, value: object, path: Path) -> Iterator[Child]:
+    if shape.item is not None:
         if isinstance(value, list):
-            (item,) = get_args(members[0])
             for index, element in enumerate(value):
-                yield from _models_in(item, element, (*path, index))
-        return
-    if isinstance(value, dict):
-        model = _pick(members, value)
+                yield from _models_in(shape.item, element, (*path, index))
+    elif isinstance(value, dict):
+        model = shape.pick(value)
         if model is not None:
             yield path, model, value
 
@@ -90,10 +122,10 @@ def children(model: type[BaseModel], node: dict[str, object]) -> Iterator[Child]
 
     An expression whose `kind` is unknown has no model and is not entered (Pydantic reports it).
     """
-    for field, info in model.model_fields.items():
-        key = member_key(model, node, field)
+    for name, alias, shape in _plan(model):
+        key = alias if alias is not None and (alias in node or name not in node) else name
         if key in node:
-            yield from _models_in(info.annotation, node[key], (key,))
+            yield from _models_in(shape, node[key], (key,))
 
 
 EXPRESSION_MODELS: frozenset[type[BaseModel]] = frozenset(
