@@ -57,13 +57,25 @@ def test_child_lookup_id_must_not_be_empty() -> None:
     assert (problem.kind, problem.path) == ("schema", "/lookup_mappings/0/children/1/id")
 
 
-@pytest.mark.parametrize("collection", ["source_containers", "analytic_tables"])
-def test_required_names_must_not_be_empty(collection: str) -> None:
+@pytest.mark.parametrize(
+    "collection", ["source_containers", "analytic_tables", "mappings", "lookup_mappings"]
+)
+@pytest.mark.parametrize("empty", ["", " "])
+def test_names_must_not_be_empty(collection: str, empty: str) -> None:
     doc = small_config()
-    doc[collection][1]["name"] = ""
+    doc["lookup_mappings"].append({"id": "spare", "rows": []})
+    doc[collection][1]["name"] = empty
     problem = only_problem(doc)
     assert (problem.kind, problem.path) == ("schema", f"/{collection}/1/name")
     assert repr(doc[collection][1]["id"]) in problem.message
+
+
+def test_optional_names_may_be_absent_or_null() -> None:
+    doc = small_config()
+    doc["mappings"][0]["name"] = None
+    doc["lookup_mappings"][0]["name"] = None
+    assert "name" not in doc["mappings"][1]
+    assert validate_document(doc).ok
 
 
 @pytest.mark.parametrize(

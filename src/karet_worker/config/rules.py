@@ -124,6 +124,7 @@ def _check_ids(
 def _check_name(
     model: type[BaseModel], item: dict[str, object], path: Path, what: str, found: _Found
 ) -> None:
+    """Names are optional on some models, but a name that is given must not be blank."""
     name = text_of(model, item, "name")
     if name is not None and blank(name):
         found.add(SCHEMA, (*path, "name"), f"{what} has an empty name")
@@ -368,6 +369,8 @@ def _lookup_level(
     nodes: list[LookupMapping] = []
     for index, item in items:
         lookup_id = text_of(LookupMapping, item, "id")
+        what = f"lookup {lookup_id!r}" if lookup_id else f"lookup at {to_pointer((*base, index))}"
+        _check_name(LookupMapping, item, (*base, index), what, found)
         kids = _lookup_level(
             objects_of(LookupMapping, item, "children"), (*base, index, "children"), found
         )
@@ -451,6 +454,7 @@ class _MappingCheck:
         return known[target]
 
     def run(self) -> None:
+        _check_name(Mapping, self.item, self.path, self.what, self.found)
         outputs = self._check_outputs()
         for index, column in objects_of(Mapping, self.item, "columns"):
             expr_path = (*self.path, "columns", index, "expr")

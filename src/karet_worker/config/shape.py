@@ -84,8 +84,8 @@ def _describe(error: ErrorDetails, path: Path, document: object) -> tuple[str, s
             (*path, "kind"),
         )
     if kind in _TYPE_NAMES:
-        what = "expression" if kind == "model_attributes_type" and _in_expression(path) else None
-        noun = f"the expression at {pointer}" if what else f"{subject} at {pointer}"
+        is_expression = kind == "model_attributes_type" and _in_expression(path)
+        noun = f"the expression at {pointer}" if is_expression else f"{subject} at {pointer}"
         return SCHEMA, f"{noun} must be {_TYPE_NAMES[kind]}, got {json_type(value)}", path
     if kind == "literal_error":
         return (
