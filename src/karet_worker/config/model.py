@@ -52,9 +52,7 @@ class NullExpr(_Node):
 class BinaryExpr(_Node):
     """Arithmetic, comparison and Kleene `and`/`or`: all take `left` and `right`."""
 
-    kind: Literal[
-        "add", "sub", "mul", "div", "eq", "ne", "gt", "lt", "ge", "le", "and", "or"
-    ]
+    kind: Literal["add", "sub", "mul", "div", "eq", "ne", "gt", "lt", "ge", "le", "and", "or"]
     left: Expr
     right: Expr
 
@@ -251,7 +249,20 @@ class PipelineConfig(BaseModel):
     layout: dict[str, Any] | None = None  # editor positions; ignored
 
 
-for _model in (BinaryExpr, UnaryExpr, ConcatExpr, SubstringExpr, ContainsExpr, IfExpr,
-               CoalesceExpr, ParseDateExpr, FromUnixExpr, CastExpr, LookupRefExpr,
-               MappingColumn, Mapping, LookupMapping):
+for _model in (
+    BinaryExpr,
+    UnaryExpr,
+    ConcatExpr,
+    SubstringExpr,
+    ContainsExpr,
+    IfExpr,
+    CoalesceExpr,
+    ParseDateExpr,
+    FromUnixExpr,
+    CastExpr,
+    LookupRefExpr,
+    MappingColumn,
+    Mapping,
+    LookupMapping,
+):
     _model.model_rebuild()
