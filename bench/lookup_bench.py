@@ -4,7 +4,7 @@ compiled to Polars vs a plain per-row Python matcher with the same semantics.
 The Python matcher is timed on a sample and extrapolated linearly (its cost per row does not
 depend on the row count); both are checked to agree on that sample.
 
-    .venv/bin/python bench/lookup_bench.py            # the figure in bench/README.md
+    .venv/bin/python bench/lookup_bench.py            # the figures in bench/README.md
     .venv/bin/python bench/lookup_bench.py --rows 20000 --sample 2000   # quick look
 """
 
@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lookup-rows", type=int, default=2_000)
     parser.add_argument("--sample", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     res = run(args.rows, args.lookup_rows, args.sample, args.seed, args.repeat)
     threads = os.environ.get("POLARS_MAX_THREADS", str(pl.thread_pool_size()))
