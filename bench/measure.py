@@ -28,6 +28,7 @@ class Measurement:
     peak_rss_mb: float
     returncode: int
     output_tail: str  # last lines of stdout+stderr, for failure reports
+    others_cpu_percent: float = 0.0  # CPU used by *other* processes meanwhile (100 = one core)
 
     @property
     def ok(self) -> bool:
@@ -36,6 +37,28 @@ class Measurement:
     @property
     def cpu_percent(self) -> float:
         return 100.0 * (self.user_s + self.sys_s) / self.wall_s if self.wall_s else 0.0
+
+
+def busy_cpu_seconds() -> float:
+    """Machine-wide busy CPU time so far (all cores), from /proc/stat; 0 where unavailable."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_idle(threshold_cores: float, timeout_s: float) -> float:
+    """Block until the machine's busy CPU over 1 s is below `threshold_cores` (other helpers'
+    work would skew the figures), or until `timeout_s`. Returns the last busy figure."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before = busy_cpu_seconds()
+        time.sleep(1.0)
+        busy = busy_cpu_seconds() - before
+        if busy < threshold_cores or time.monotonic() >= deadline:
+            return busy
 
 
 def _gnu_time_available() -> bool:
@@ -80,17 +103,20 @@ def run_measured(
         if use_gnu_time:
             argv = [GNU_TIME, "-v", "-o", str(time_path), *argv]
         with log_path.open("wb") as log:
+            busy_before = busy_cpu_seconds()
             started = time.perf_counter()
             proc = subprocess.Popen(argv, env=full_env, cwd=cwd, stdout=log, stderr=log)
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - started
+            busy = busy_cpu_seconds() - busy_before
             proc.returncode = os.waitstatus_to_exitcode(status)
         output = _tail(log_path.read_bytes())
         if use_gnu_time:
             user, system, rss = _parse_gnu_time(time_path.read_text())
         else:
             user, system, rss = usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024.0
-    return Measurement(wall, user, system, rss, proc.returncode, output)
+    others = max(0.0, busy - user - system) / wall * 100.0 if wall else 0.0
+    return Measurement(wall, user, system, rss, proc.returncode, output, others)
 
 
 def which_in_venv(name: str) -> str | None:

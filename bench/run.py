@@ -30,7 +30,7 @@ import compare
 import gen
 import seaweed
 import workload as wl
-from measure import Measurement, run_measured, which_in_venv
+from measure import Measurement, run_measured, wait_for_idle, which_in_venv
 from seaweed import S3Server
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -75,6 +75,7 @@ class Summary:
     rows_per_s: float | None
     mb_per_s: float | None
     walls: list[float]
+    others_cpu_percent: list[float]  # other processes' CPU during each run (100 = one core)
 
 
 # ---------------------------------------------------------------- setup
@@ -191,6 +192,7 @@ def _summaries(jobs: list[Job], manifests: dict[str, gen.Manifest]) -> list[Summ
                 rows_per_s=manifest.rows / wall if wall else None,
                 mb_per_s=manifest.bytes / 1e6 / wall if wall else None,
                 walls=[round(m.wall_s, 3) for m in job.runs],
+                others_cpu_percent=[round(m.others_cpu_percent) for m in job.runs],
             )
         )
     return result
@@ -247,8 +249,8 @@ def render_markdown(
         f"Command: `{command}`",
         "",
         "| size | rows | workload | contender | wall s (median) | rows/s | MB/s | peak RSS MB "
-        "| CPU % | runs |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|---|",
+        "| CPU % | others' CPU % (max) | runs: wall s |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in summaries:
         manifest = manifests[s.size]
@@ -259,7 +261,8 @@ def render_markdown(
             f"| {s.size} ({manifest.bytes / 1e6:,.0f} MB) | {manifest.rows:,} | {s.workload} "
             f"| {s.contender} | {_fmt(s.wall_s, '.2f')} | {_fmt(s.rows_per_s, ',.0f', '-')} "
             f"| {_fmt(s.mb_per_s, '.1f', '-')} | {_fmt(s.peak_rss_mb, '.0f', '-')} "
-            f"| {_fmt(s.cpu_percent, '.0f', '-')} | {runs or '-'} |"
+            f"| {_fmt(s.cpu_percent, '.0f', '-')} | {max(s.others_cpu_percent, default=0)} "
+            f"| {runs or '-'} |"
         )
     by_key = {(s.size, s.workload, s.contender): s for s in summaries}
     lines += [
@@ -309,6 +312,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=gen.DEFAULT_DATA_DIR)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--json", type=Path, help="also write the results JSON here")
+    parser.add_argument(
+        "--idle-wait",
+        type=float,
+        default=120.0,
+        help="before each run, wait up to this many seconds for the machine to be idle (0: off)",
+    )
+    parser.add_argument(
+        "--idle-threshold",
+        type=float,
+        default=0.3,
+        help="'idle' means other processes use fewer than this many cores (default 0.3)",
+    )
     args = parser.parse_args(argv)
     sizes: list[str] = args.size or ["250mb"]
     workloads: list[str] = args.workload or list(wl.WORKLOADS)
@@ -386,13 +401,15 @@ def main(argv: list[str] | None = None) -> int:
                 shift = round_no % len(jobs) if jobs else 0
                 for job in jobs[shift:] + jobs[:shift]:
                     job.prepare()
+                    if args.idle_wait > 0:
+                        wait_for_idle(args.idle_threshold, args.idle_wait)
                     m = run_measured(job.cmd, env=job.env, cwd=REPO_DIR)
                     job.runs.append(m)
                     status = "ok" if m.ok else f"FAILED (exit {m.returncode})"
                     print(
                         f"[{size}] round {round_no + 1}/{args.repeat} {job.workload:>12} "
                         f"{job.contender:<8} {m.wall_s:7.2f} s  {m.peak_rss_mb:7.0f} MB RSS  "
-                        f"{m.cpu_percent:4.0f}% CPU  {status}",
+                        f"{m.cpu_percent:4.0f}% CPU  others {m.others_cpu_percent:3.0f}%  {status}",
                         flush=True,
                     )
                     if not m.ok:
