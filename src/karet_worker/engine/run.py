@@ -126,7 +126,7 @@ class _MappingState:
     """One mapping's progress through the run."""
 
     plan: MappingPlan
-    where: pl.Expr
+    where: pl.Expr | None
     spill: Spill
     checker: AssertionChecker
     dedup: KeySet | None
@@ -283,7 +283,7 @@ class _Run:
         plan = state.plan
         for column, count in _flag_sums(batch, plan.cast_flags).items():
             state.pending_casts[column] += count
-        kept = batch.filter(pl.col(WHERE_FLAG))
+        kept = batch if state.where is None else batch.filter(pl.col(WHERE_FLAG))
         state.checker.observe(kept)
         if state.dedup is not None:
             before = kept.height

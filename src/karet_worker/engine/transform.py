@@ -106,10 +106,10 @@ def plan_mapping(
     )
 
 
-def where_expr(plan: MappingPlan, lookups: Sequence[LookupMapping]) -> pl.Expr:
+def where_expr(plan: MappingPlan, lookups: Sequence[LookupMapping]) -> pl.Expr | None:
     """`where` over the output columns (as typed by the table); rows where it is not true go."""
     if plan.mapping.where is None:
-        return pl.lit(True).alias(WHERE_FLAG)
+        return None
     scope = {c.name: POLARS_TYPES[c.type] for c in plan.table.columns}
     condition = plan.mapping.where
     if compile_expr(condition, scope, lookups).dtype != pl.Boolean():
@@ -117,7 +117,7 @@ def where_expr(plan: MappingPlan, lookups: Sequence[LookupMapping]) -> pl.Expr:
     return compile_expr(condition, scope, lookups).expr.fill_null(False).alias(WHERE_FLAG)
 
 
-def apply_plan(plan: MappingPlan, where: pl.Expr, typed: pl.LazyFrame) -> pl.LazyFrame:
+def apply_plan(plan: MappingPlan, where: pl.Expr | None, typed: pl.LazyFrame) -> pl.LazyFrame:
     """The per-file query: typed source rows → output rows with their flags, partition values
     and `where` verdict."""
     flags = [pl.col(f) for f in plan.source_flags]
@@ -129,7 +129,7 @@ def apply_plan(plan: MappingPlan, where: pl.Expr, typed: pl.LazyFrame) -> pl.Laz
             parts[name].alias(column)
             for name, column in zip(plan.partition_names, plan.partition_columns, strict=True)
         )
-    return frame.with_columns(where)
+    return frame if where is None else frame.with_columns(where)
 
 
 def _cast_to(expr: ColExpr, column_type: ColumnType) -> CastExpr:
