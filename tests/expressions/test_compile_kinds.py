@@ -210,6 +210,9 @@ def substring(inner: dict[str, Any], start: int, length: int | None = None) -> d
         (-9, 2, "hé"),
         (0, 0, ""),
         (1, -3, ""),  # a negative length is an empty window
+        (10**20, None, ""),  # JSON integers beyond 64 bits are clamped
+        (-(10**20), 2, "hé"),
+        (1, 2**64, "éllo"),
     ],
 )
 def test_substring_is_character_based(start: int, length: int | None, expected: str) -> None:
@@ -416,9 +419,18 @@ def test_parse_date_with_format() -> None:
     ]
 
 
-def test_parse_date_never_errors() -> None:
-    assert over(["2024-01-05"], pl.String, parse_date(col("v"), "%Q")) == [None]
-    assert over(["2024-01-05"], pl.String, parse_date(col("v"), "")) == [None]
+@pytest.mark.parametrize(
+    "fmt",
+    ["%Q", "", "%", "%Y%", "%Y-%m-%d %H", "%Y-%m-%d %S", "%Y-%m-%d %I:%M", "%d/%m", "%H:%M"],
+)
+def test_parse_date_with_unusable_format_is_null_never_an_error(fmt: str) -> None:
+    values = ["2024-01-05", "2024-01-05 10", "05/01", "10:30", None]
+    assert over(values, pl.String, parse_date(col("v"), fmt)) == [None] * len(values)
+
+
+def test_parse_date_format_variants() -> None:
+    assert over(["240105"], pl.String, parse_date(col("v"), "%y%m%d")) == [date(2024, 1, 5)]
+    assert over(["2024-01-05"], pl.String, parse_date(col("v"), "%F")) == [date(2024, 1, 5)]
     with_time = parse_date(col("v"), "%Y-%m-%d %H:%M")
     assert over(["2024-01-05 10:30"], pl.String, with_time) == [date(2024, 1, 5)]
 

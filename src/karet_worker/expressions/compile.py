@@ -6,6 +6,7 @@ applies it lazily (streaming included) to every file and batch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,10 @@ from karet_worker.expressions.lookups import LookupCompiler, UnknownLookup
 from karet_worker.expressions.parsing import parse_int
 
 _SECONDS_PER_DAY = 86_400
+# strftime directives that carry a year (with an optional padding flag, e.g. `%-y`).
+_YEAR_DIRECTIVE = re.compile(r"%[-_0^#]?[YyGgCFDc+s]")
+_FORMAT_PROBE = "2024-01-05 10:30:00"
+_SLICE_LIMIT = 2**62
 # Int64 results at or beyond this magnitude are treated as overflow (→ null), with a margin
 # for the rounding of the float cross-check.
 _INT_OVERFLOW_GUARD = float(2**63) * (1 - 2**-50)
@@ -167,12 +172,14 @@ class _Compiler:
     def _SubstringExpr(self, expr: SubstringExpr) -> Compiled:
         inner = self.compile(expr.input)
         text = to_text(inner.expr, inner.dtype)
-        length = None if expr.length is None else max(expr.length, 0)
-        if expr.start >= 0:
-            return Compiled(text.str.slice(expr.start, length), STRING)
+        # JSON integers are unbounded; beyond ±2^62 every string behaves the same anyway.
+        start = min(max(expr.start, -_SLICE_LIMIT), _SLICE_LIMIT)
+        length = None if expr.length is None else min(max(expr.length, 0), _SLICE_LIMIT)
+        if start >= 0:
+            return Compiled(text.str.slice(start, length), STRING)
         # Negative start counts from the end and is clamped to the first character, like
         # Python's s[start:][:length] (Polars alone would shrink the window instead).
-        tail = text.str.slice(expr.start)
+        tail = text.str.slice(start)
         return Compiled(tail if length is None else tail.str.slice(0, length), STRING)
 
     def _ContainsExpr(self, expr: ContainsExpr) -> Compiled:
@@ -214,6 +221,8 @@ class _Compiler:
 
     def _ParseDateExpr(self, expr: ParseDateExpr) -> Compiled:
         inner = self.compile(expr.input)
+        if not usable_date_format(expr.format):
+            return Compiled(null_of(DATE), DATE)
         text = to_text(inner.expr, inner.dtype)
         return Compiled(text.str.to_date(expr.format, strict=False), DATE)
 
@@ -254,6 +263,19 @@ class _Compiler:
         except UnknownLookup as exc:
             raise ExpressionError(str(exc)) from exc
         return Compiled(lookup.apply(to_text(inner.expr, inner.dtype)), STRING)
+
+
+def usable_date_format(fmt: str) -> bool:
+    """Whether `parse_date` can use `fmt`. Polars rejects some formats at run time (an hour
+    without minutes, ...) and gives year 1 when the format names no year; both would break
+    "unparseable → null", so such formats give null for every row instead."""
+    if not _YEAR_DIRECTIVE.search(fmt):
+        return False
+    try:
+        pl.Series([_FORMAT_PROBE]).str.to_date(fmt, strict=False)
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
+        return False
+    return True
 
 
 def _as(compiled: Compiled, dtype: pl.DataType) -> pl.Expr:
