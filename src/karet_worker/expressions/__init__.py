@@ -1,4 +1,34 @@
-"""The expression language (SPEC §4) and lookups (SPEC §3), compiled to Polars expressions."""
+"""The expression language (SPEC §4) and lookups (SPEC §3), compiled to Polars expressions.
+
+Choices where the spec leaves room (each one is covered by tests/expressions):
+
+- Types are static, from the scope: String, Float64, Int64, Boolean, Date, or Null for a
+  null literal. `num` literals are Float64.
+- Arithmetic reads text as a number (trimmed; non-numeric → null), booleans as 1/0 and dates
+  as null. Int64 with Int64 stays Int64 for add/sub/mul, and an overflow gives null instead
+  of wrapping; everything else is Float64 with IEEE division (x/0 → ±inf, 0/0 → NaN).
+- Text of non-text values: integral floats below 1e15 without a fraction (`5`), other floats
+  as Polars' shortest round-trip form (`0.1`, `1e+20`, `NaN`, `inf`), dates ISO, booleans
+  `true`/`false`. Used by concat, the text functions, `contains`, `cast(string)` and lookups.
+- `substring` is 0-based and character based, like Python's `s[start:][:length]`: negative
+  start counts from the end and is clamped to the first character; start past the end → "";
+  negative length → "".
+- Comparisons: numbers with numbers (text parsed, booleans 1/0), Date with text (parsed as ISO),
+  Boolean with text (parsed as a bool word), same types as they are (text by code point), any
+  other mix as text. Null on either side → null. NaN equals NaN and sorts above every number
+  (Polars' total order).
+- Truth of non-booleans (and/or/not/if): text via the bool words, numbers non-zero → true,
+  dates → null. Kleene logic throughout.
+- `if`/`coalesce` unify their branches: nulls are ignored, Int64 with Float64 → Float64, any
+  other mix → String.
+- `parse_date` uses a strftime format; a format Polars rejects, or that names no year, gives
+  null for every row. `year`/`month`/`day` also accept ISO text. `from_unix` floors to the
+  UTC day; out-of-range or non-finite → null.
+- `cast` is non-strict: int64 from text takes integers, or any number truncated toward zero;
+  from floats truncates (NaN/inf/out of range → null); date only from Date or ISO text; bool
+  from the words `true/false/1/0/yes/no/t/f/y/n` (any case) or numbers (non-zero).
+- Lookups: see `lookups.py` (empty keyword patterns are ignored; case folding is Unicode).
+"""
 
 from karet_worker.expressions.compile import Compiled, ExpressionError, compile_expr
 from karet_worker.expressions.lookups import CompiledLookup, LookupCompiler, compile_lookup
