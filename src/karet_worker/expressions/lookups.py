@@ -6,8 +6,9 @@ that matches wins, else the best own row" is then just "the matching row of lowe
 each input is scanned once per (match mode, case) group — one Aho-Corasick pass for keywords
 (`str.extract_many`), one hash lookup for exact values — whatever the number of rows.
 
-Documented choices: an empty keyword pattern is ignored (it would match everything); in exact
-mode an empty pattern matches the empty string. Case-insensitive nodes compare Unicode
+Documented choices: an empty keyword pattern is ignored (it would match everything, and Polars
+2.1's `extract_many` panics on it for non-ASCII input); in exact mode an empty pattern matches
+the empty string. Case-insensitive nodes compare Unicode
 lower-cased text, with final sigma (U+03C2) folded to U+03C3 for keywords so a pattern's
 sigma matches wherever it sits in the input.
 """
