@@ -1,11 +1,12 @@
 """`karet-worker`: serve the API, validate a config, run a pipeline, or try the demo.
 
-Exit codes: 0 success; 1 invalid config or aborted run; 2 bad usage, settings or unreadable
-file; 3 object store unavailable.
+Exit codes: 0 success; 1 invalid config, aborted run or a server that could not start;
+2 bad usage, settings or unreadable file; 3 object store unavailable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from collections.abc import Callable
@@ -181,9 +182,12 @@ def serve(
         application, host=host, port=settings.port, log_config=None, log_level=log_level
     )
     server = _AnnouncingServer(config, lambda: _announce(settings, host, demo))
-    server.run()
+    with contextlib.suppress(SystemExit):  # uvicorn's way to fail a bind; the log says why
+        server.run()
     if not server.started:
-        raise typer.Exit(EXIT_INVALID)
+        raise _fail(
+            f"could not start serving on {host}:{settings.port} (see the log)", EXIT_INVALID
+        )
 
 
 class _AnnouncingServer(uvicorn.Server):
