@@ -74,6 +74,17 @@ def test_bad_bodies_are_400_invalid_request(client: TestClient, body: bytes) -> 
     assert payload["details"], "the details say what is wrong"
 
 
+def test_body_that_is_not_json_is_invalid_request_with_an_invalid_json_detail(
+    client: TestClient,
+) -> None:
+    response = client.post("/jobs/run", content=b'{"pipeline_prefix": ')
+    assert response.status_code == 400
+    body = response.json()
+    assert_envelope(body, "invalid_request")
+    assert body["details"][0]["kind"] == "invalid_json"
+    assert "line 1" in body["message"]
+
+
 def test_unknown_field_is_named(client: TestClient) -> None:
     response = client.post("/jobs/run", json={"pipeline_prefix": "pipelines/a/", "clena_run": 1})
     assert response.status_code == 400

@@ -64,16 +64,19 @@ def request_problems(errors: Sequence[ErrorDetails] | Sequence[Any]) -> list[dic
     problems = []
     for err in errors:
         loc = [part for part in err.get("loc", ()) if part != "body"]
-        problems.append(
-            {"kind": "invalid_request", "message": str(err.get("msg", "")), "path": pointer(loc)}
+        kind = (
+            "invalid_json"
+            if err.get("type") in ("json_invalid", "json_type")
+            else "invalid_request"
         )
+        problems.append({"kind": kind, "message": str(err.get("msg", "")), "path": pointer(loc)})
     return problems
 
 
 def invalid_request(exc: ValidationError) -> ApiError:
     problems = request_problems(exc.errors())
     summary = "; ".join(
-        f"{p['path'] or '/'}: {p['message']}" if p["path"] else p["message"] for p in problems
+        f"{p['path']}: {p['message']}" if p["path"] else p["message"] for p in problems
     )
     return ApiError(400, "invalid_request", f"invalid request body: {summary}", problems)
 
