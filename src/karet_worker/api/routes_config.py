@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 
 from karet_worker.api.openapi import json_body
 from karet_worker.api.schemas import ErrorEnvelope, ValidateFailed, ValidateOk
-from karet_worker.config.validate import Problem, validate_json
+from karet_worker.config.problems import Problem
+from karet_worker.config.validate import validate_json
 
 
 def summary(problems: Sequence[Problem]) -> str:
