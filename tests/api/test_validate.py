@@ -92,3 +92,23 @@ def test_empty_body_is_invalid_json(client: TestClient) -> None:
     response = client.post("/config/validate")
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_json"
+
+
+def test_absurdly_nested_json_is_a_clean_422_not_a_crash(client: TestClient) -> None:
+    response = client.post("/config/validate", content=b"[" * 1_000_000)
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_json"
+
+
+def test_too_deep_expression_is_a_clean_422(
+    client: TestClient, demo_config: dict[str, Any]
+) -> None:
+    expr: dict[str, Any] = {"kind": "col", "name": "description"}
+    for _ in range(200):
+        expr = {"kind": "trim", "input": expr}
+    demo_config["mappings"][0]["columns"][3]["expr"] = expr
+    response = client.post("/config/validate", json=demo_config)
+    assert response.status_code == 422
+    assert all(
+        p["path"].startswith("/mappings/0/columns/3/expr") for p in response.json()["details"]
+    )
