@@ -321,3 +321,41 @@ def test_spilled_and_rolled_back_output_matches_in_memory(
         f"c{i}" for i in range(300) if i % 3 == 0
     ]
     assert out.filter(pl.col("k") == 0)["v"].to_list() == expected
+
+
+def test_all_literal_mapping_gives_one_row_per_input_row(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("a", "string")],
+        table_schema=[("tag", "string")],
+        columns={"tag": {"kind": "str", "value": "x"}},
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "a\n1\n2\n3\n")
+    assert ws.run().rows_written == 3
+    assert ws.read("t")["tag"].to_list() == ["x", "x", "x"]
+
+
+def test_partition_by_a_date_converted_from_text_and_a_lookup(ws: Workspace) -> None:
+    lookups = [
+        {
+            "id": "cat",
+            "rows": [{"input_patterns": ["COFFEE"], "output": "food"}],
+            "catch_all": {"output": "other"},
+        }
+    ]
+    config = make_config(
+        source_schema=[("d", "string"), ("what", "string")],
+        table_schema=[("d", "date"), ("category", "string")],
+        columns={
+            "d": col("d"),  # text, converted to the table's date type
+            "category": {"kind": "lookup_ref", "lookup_id": "cat", "input": col("what")},
+        },
+        mapping_extra={"partition_by": {"column": "d", "granularity": "day"}},
+        lookups=lookups,
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "d,what\n2024-02-09,COFFEE shop\n2024-02-09,bus\n")
+    result = ws.run()
+    assert result.errors == []
+    assert ws.objects() == ["clean/t/year=2024/month=02/day=09/m1.parquet"]
+    assert ws.read("t")["category"].to_list() == ["food", "other"]

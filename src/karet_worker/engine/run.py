@@ -37,8 +37,8 @@ from karet_worker.engine.transform import (
     MappingPlan,
     apply_plan,
     plan_mapping,
-    where_expr,
 )
+from karet_worker.expressions.lookups import LookupCompiler
 from karet_worker.storage.base import ObjectNotFound, ObjectStore
 
 log = logging.getLogger("karet_worker.engine")
@@ -126,7 +126,6 @@ class _MappingState:
     """One mapping's progress through the run."""
 
     plan: MappingPlan
-    where: pl.Expr | None
     spill: Spill
     checker: AssertionChecker
     dedup: KeySet | None
@@ -201,15 +200,13 @@ class _Run:
         sources = {s.id: s for s in config.source_containers}
         tables = {t.id: t for t in config.analytic_tables}
         states: list[_MappingState] = []
+        lookups = LookupCompiler(config.lookup_mappings)
         for index, mapping in enumerate(config.mappings):
             table = tables[mapping.analytic_table_id]
-            plan = plan_mapping(
-                mapping, table, sources[mapping.source_container_id], config.lookup_mappings
-            )
+            plan = plan_mapping(mapping, table, sources[mapping.source_container_id], lookups)
             states.append(
                 _MappingState(
                     plan=plan,
-                    where=where_expr(plan, config.lookup_mappings),
                     spill=Spill(self.workdir / f"spill-{index:04d}", plan.payload),
                     checker=AssertionChecker(table),
                     dedup=KeySet(list(table.dedup_keys)) if table.dedup_keys else None,
@@ -264,7 +261,7 @@ class _Run:
         rows = 0
         bad_values: dict[str, int] = defaultdict(int)
         for position, state in enumerate(states):
-            frame = apply_plan(state.plan, state.where, typed)
+            frame = apply_plan(state.plan, typed)
             for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
                 if position == 0:
                     rows += batch.height
@@ -283,7 +280,7 @@ class _Run:
         plan = state.plan
         for column, count in _flag_sums(batch, plan.cast_flags).items():
             state.pending_casts[column] += count
-        kept = batch if state.where is None else batch.filter(pl.col(WHERE_FLAG))
+        kept = batch if plan.where is None else batch.filter(pl.col(WHERE_FLAG))
         state.checker.observe(kept)
         if state.dedup is not None:
             before = kept.height

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -13,14 +12,16 @@ from karet_worker.config.model import (
     CastExpr,
     ColExpr,
     ColumnType,
-    LookupMapping,
+    Expr,
     Mapping,
     SourceContainer,
 )
 from karet_worker.engine.extract import POLARS_TYPES, bad_flag
-from karet_worker.expressions.compile import compile_expr
+from karet_worker.expressions.compile import Compiled, compile_expr
+from karet_worker.expressions.lookups import LookupCompiler
 
 WHERE_FLAG = "__keep"
+_DATE_PARTS = ("year", "month", "day")
 
 
 def cast_flag(column: str) -> str:
@@ -40,6 +41,7 @@ class MappingPlan:
     source: SourceContainer
     evaluate: list[pl.Expr]  # step 1: the mapping's expressions, as the expressions type them
     convert: list[pl.Expr]  # step 2: cast to the table's types, flags, partition values
+    where: pl.Expr | None  # step 3: the `where` verdict as boolean column WHERE_FLAG
     payload: list[str]  # columns stored in the Parquet objects, in table order
     partition_names: list[str]  # path segment names, e.g. ["year", "month"]
     partition_columns: list[str]  # the frame columns holding their values
@@ -51,12 +53,17 @@ def plan_mapping(
     mapping: Mapping,
     table: AnalyticTable,
     source: SourceContainer,
-    lookups: Sequence[LookupMapping],
+    lookups: LookupCompiler,
 ) -> MappingPlan:
     """Compile the mapping's expressions against the source's typed schema. Values are
-    computed once (step 1) and then converted (step 2), so a lookup never runs twice."""
-    scope = {c.name: POLARS_TYPES[c.type] for c in source.columns}
+    computed once (step 1) and then converted (step 2), so a lookup never runs twice.
+    One `LookupCompiler` per run builds each lookup once for all mappings."""
+
+    def compile_(expr: Expr, scope: dict[str, pl.DataType]) -> Compiled:
+        return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups)
+
     produced = {c.name: c.expr for c in mapping.columns}
+    source_scope = {c.name: POLARS_TYPES[c.type] for c in source.columns}
     evaluate: list[pl.Expr] = []
     convert: list[pl.Expr] = []
     cast_flags: list[str] = []
@@ -65,40 +72,41 @@ def plan_mapping(
         if column.name not in produced:
             convert.append(pl.lit(None, dtype=target).alias(column.name))
             continue
-        compiled = compile_expr(produced[column.name], scope, lookups)
+        compiled = compile_(produced[column.name], source_scope)
         if compiled.dtype == target:
             evaluate.append(compiled.expr.alias(column.name))
             continue
         raw = f"__raw_{column.name}"
         evaluate.append(compiled.expr.alias(raw))
-        cast = compile_expr(_cast_to(ColExpr(kind="col", name=raw), column.type),
-                            {raw: compiled.dtype}, lookups).expr  # fmt: skip
+        cast = compile_(_cast_to(ColExpr(kind="col", name=raw), column.type), {raw: compiled.dtype})
         flag = cast_flag(column.name)
-        convert.append(cast.alias(column.name))
-        convert.append((pl.col(raw).is_not_null() & cast.is_null()).alias(flag))
+        convert.append(cast.expr.alias(column.name))
+        convert.append((pl.col(raw).is_not_null() & cast.expr.is_null()).alias(flag))
         cast_flags.append(flag)
 
-    partition_names: list[str] = []
-    partition_columns: list[str] = []
+    partition_names = list(table.partition_keys)
+    partition_columns = list(table.partition_keys)
     if mapping.partition_by is not None:
-        date = pl.col(mapping.partition_by.column)
-        parts = {"year": date.dt.year(), "month": date.dt.month(), "day": date.dt.day()}
-        depth = ["year", "month", "day"].index(mapping.partition_by.granularity) + 1
-        for name in list(parts)[:depth]:
-            partition_names.append(name)
-            partition_columns.append(part_column(name))
-    else:
-        partition_names = list(table.partition_keys)
-        partition_columns = list(table.partition_keys)
+        depth = _DATE_PARTS.index(mapping.partition_by.granularity) + 1
+        partition_names = list(_DATE_PARTS[:depth])
+        partition_columns = [part_column(name) for name in partition_names]
 
-    payload = [c.name for c in table.columns if c.name not in table.partition_keys]
+    where: pl.Expr | None = None
+    if mapping.where is not None:
+        table_scope = {c.name: POLARS_TYPES[c.type] for c in table.columns}
+        condition = mapping.where
+        if compile_(condition, table_scope).dtype != pl.Boolean():
+            condition = CastExpr(kind="cast", input=condition, to="bool")
+        where = compile_(condition, table_scope).expr.fill_null(False).alias(WHERE_FLAG)
+
     return MappingPlan(
         mapping=mapping,
         table=table,
         source=source,
         evaluate=evaluate,
         convert=convert,
-        payload=payload,
+        where=where,
+        payload=[c.name for c in table.columns if c.name not in table.partition_keys],
         partition_names=partition_names,
         partition_columns=partition_columns,
         source_flags=[bad_flag(c.name) for c in source.columns if c.type != "string"],
@@ -106,30 +114,19 @@ def plan_mapping(
     )
 
 
-def where_expr(plan: MappingPlan, lookups: Sequence[LookupMapping]) -> pl.Expr | None:
-    """`where` over the output columns (as typed by the table); rows where it is not true go."""
-    if plan.mapping.where is None:
-        return None
-    scope = {c.name: POLARS_TYPES[c.type] for c in plan.table.columns}
-    condition = plan.mapping.where
-    if compile_expr(condition, scope, lookups).dtype != pl.Boolean():
-        condition = CastExpr(kind="cast", input=condition, to="bool")
-    return compile_expr(condition, scope, lookups).expr.fill_null(False).alias(WHERE_FLAG)
-
-
-def apply_plan(plan: MappingPlan, where: pl.Expr | None, typed: pl.LazyFrame) -> pl.LazyFrame:
+def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
     """The per-file query: typed source rows → output rows with their flags, partition values
-    and `where` verdict."""
-    flags = [pl.col(f) for f in plan.source_flags]
-    frame = typed.select(*plan.evaluate, *flags).with_columns(*plan.convert)
-    if plan.mapping.partition_by is not None:
+    and `where` verdict. `with_columns` (not `select`) keeps one row per input row even when
+    every output is a literal."""
+    step1 = [e.meta.output_name() for e in plan.evaluate] + plan.source_flags
+    frame = typed.with_columns(*plan.evaluate).select(step1).with_columns(*plan.convert)
+    if plan.mapping.partition_by is not None:  # from the date as converted to the table type
         date = pl.col(plan.mapping.partition_by.column)
         parts = {"year": date.dt.year(), "month": date.dt.month(), "day": date.dt.day()}
         frame = frame.with_columns(
-            parts[name].alias(column)
-            for name, column in zip(plan.partition_names, plan.partition_columns, strict=True)
+            parts[name].alias(part_column(name)) for name in plan.partition_names
         )
-    return frame if where is None else frame.with_columns(where)
+    return frame if plan.where is None else frame.with_columns(plan.where)
 
 
 def _cast_to(expr: ColExpr, column_type: ColumnType) -> CastExpr:

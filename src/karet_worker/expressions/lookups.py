@@ -167,6 +167,11 @@ class LookupCompiler:
         self._lookups = lookups
         self._cache: dict[str, CompiledLookup] = {}
 
+    @property
+    def lookups(self) -> Sequence[LookupMapping]:
+        """The lookup forest references are resolved against."""
+        return self._lookups
+
     def get(self, dotted_id: str) -> CompiledLookup:
         """The compiled node for a dotted id; raises UnknownLookup if none exists."""
         cached = self._cache.get(dotted_id)
