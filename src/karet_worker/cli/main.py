@@ -10,6 +10,7 @@ import contextlib
 import socket
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -33,6 +34,14 @@ from karet_worker.storage.factory import open_store
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_STORAGE = 3
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
 
 app = typer.Typer(
     name="karet-worker",
@@ -118,11 +127,11 @@ def validate(
 def run(
     prefix: str = typer.Argument(..., help="Pipeline prefix, e.g. pipelines/demo/"),
     clean: bool = typer.Option(False, "--clean", help="Prune stale output after writing."),
-    log_level: str = typer.Option("error", help="Level of the JSON logs on stderr."),
+    log_level: LogLevel = typer.Option(LogLevel.error, help="Level of the JSON logs on stderr."),
 ) -> None:
     """Run one pipeline now, with a progress display and a summary table."""
     settings = _load_settings()
-    configure_logging(log_level)
+    configure_logging(log_level.value)
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     problems = prefix_problems(prefix)
     if problems:
@@ -134,11 +143,11 @@ def run(
 
 @app.command()
 def demo(
-    log_level: str = typer.Option("error", help="Level of the JSON logs on stderr."),
+    log_level: LogLevel = typer.Option(LogLevel.error, help="Level of the JSON logs on stderr."),
 ) -> None:
     """Seed the demo spending-tracker pipeline into the store and run it."""
     settings = _load_settings()
-    configure_logging(log_level)
+    configure_logging(log_level.value)
     store = _open_store(settings)
     console = Console(soft_wrap=True)
     try:
@@ -166,11 +175,11 @@ def serve(
         False, "--demo", help=f"Seed the demo pipeline at {DEMO_PREFIX} before serving."
     ),
     host: str = typer.Option("0.0.0.0", help="Interface to listen on."),
-    log_level: str = typer.Option("info", help="Level of the JSON logs on stderr."),
+    log_level: LogLevel = typer.Option(LogLevel.info, help="Level of the JSON logs on stderr."),
 ) -> None:
     """Start the HTTP service on PORT (default 8080)."""
     settings = _load_settings()
-    configure_logging(log_level)
+    configure_logging(log_level.value)
     store = _open_store(settings)
     if demo:
         try:
@@ -179,7 +188,7 @@ def serve(
             raise _fail(str(exc), EXIT_STORAGE) from None
     application = create_app(settings, store)
     config = uvicorn.Config(
-        application, host=host, port=settings.port, log_config=None, log_level=log_level
+        application, host=host, port=settings.port, log_config=None, log_level=log_level.value
     )
     server = _AnnouncingServer(config, lambda: _announce(settings, host, demo))
     with contextlib.suppress(SystemExit):  # uvicorn's way to fail a bind; the log says why
