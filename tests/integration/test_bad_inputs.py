@@ -4,6 +4,7 @@ inside a good file becomes null with a warning instead (SPEC §3, §6)."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -91,5 +92,61 @@ def test_a_late_unparseable_value_becomes_null_with_a_warning(
         assert con.sql("SELECT amount FROM t WHERE id = 4999").fetchall() == [(4999.25,)]
     warnings = body["warnings"]
     for column in ("amount", "id"):
-        mentioning = [w for w in warnings if column in w and "big.csv" in w]
-        assert mentioning, (column, warnings)
+        # One warning per column per file, with the count of values lost.
+        mentioning = [w for w in warnings if re.search(rf"\b{column}\b", w) and "big.csv" in w]
+        assert len(mentioning) == 1, (column, warnings)
+        assert re.search(r"\b1\b", mentioning[0]), mentioning
+
+
+def test_csv_options_and_encodings_are_honoured(service: Service, workspace: Workspace) -> None:
+    """Delimiter, quote, skip_rows, null_values, cp1252, a UTF-8 BOM and padded header names."""
+    options = {
+        "delimiter": "|",
+        "quote": "'",
+        "skip_rows": 2,
+        "null_values": ["NA", "-"],
+        "encoding": "cp1252",
+    }
+    workspace.put_config(
+        pipeline(
+            sources=[
+                source("legacy", "raw/legacy/", COLUMNS, **options),
+                source("modern", "raw/modern/", COLUMNS),
+            ],
+            tables=[table("out", COLUMNS)],
+            mappings=[
+                mapping("m_legacy", "legacy", "out", {c: col(c) for c, _ in COLUMNS}),
+                mapping("m_modern", "modern", "out", {c: col(c) for c, _ in COLUMNS}),
+            ],
+        )
+    )
+    legacy = (
+        "exported by the bank\nsecond preamble line\n id | name |amount\n1|'a|b'|NA\n2|Caf€|-\n"
+    )
+    workspace.put("raw/legacy/2024.csv", legacy.encode("cp1252"))
+    workspace.put("raw/modern/a.csv", "\ufeffid,name,amount\n10,naïve,1.25\n".encode())
+
+    body = service.run_ok(workspace.prefix)
+
+    assert body["errors"] == []
+    assert workspace.read_table("out") == [
+        {"id": 1, "name": "a|b", "amount": None},
+        {"id": 2, "name": "Caf€", "amount": None},
+        {"id": 10, "name": "naïve", "amount": 1.25},
+    ]
+    # null_values are nulls, not unparseable numbers: nothing to warn about.
+    assert not [w for w in body["warnings"] if "amount" in w], body["warnings"]
+
+
+def test_every_log_line_of_a_run_carries_its_job_id(service: Service, workspace: Workspace) -> None:
+    workspace.put_config(CONFIG)
+    workspace.put_csv("raw/a.csv", csv_text(["id", "name", "amount"], [[1, "a", "1"]]))
+    workspace.put_csv("raw/b_bad.csv", "x,y\n1,2\n")
+
+    body = service.run_ok(workspace.prefix)
+
+    mine = [r for r in service.log_records() if r.get("job_id") == body["job_id"]]
+    messages = " ".join(str(r.get("message", "")) + " " + str(r.get("key", "")) for r in mine)
+    assert len(mine) >= 2, mine
+    assert "b_bad.csv" in messages  # the skipped file is logged under the run's job id
+    assert all({"ts", "level", "message"} <= set(r) for r in mine)

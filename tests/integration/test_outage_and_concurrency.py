@@ -70,6 +70,34 @@ def test_s3_stopped_mid_service_gives_503_and_the_service_stays_healthy(
     assert workspace.read_table("out") == [{"id": 1, "name": "a", "amount": 1.5}]
 
 
+def test_output_bytes_do_not_depend_on_the_process(
+    private_stack: tuple[SeaweedServer, Service],
+) -> None:
+    """Byte-identical re-runs across a service restart (no per-process hash seeds or clocks
+    leaking into the Parquet bytes or the partition layout)."""
+    seaweed, service = private_stack
+    workspace = Workspace(seaweed.client(), "outage", "pipelines/restart/")
+    workspace.put_config(
+        pipeline(
+            sources=[source("src", "raw/", COLUMNS)],
+            tables=[table("out", COLUMNS, partition_keys=["name"])],
+            mappings=[mapping("m", "src", "out", {c: col(c) for c, _ in COLUMNS})],
+        )
+    )
+    rows = [[i, f"name-{i % 7}", f"{i}.5"] for i in range(2000)]
+    workspace.put_csv("raw/a.csv", csv_text(["id", "name", "amount"], rows[:1000]))
+    workspace.put_csv("raw/b.csv", csv_text(["id", "name", "amount"], rows[1000:]))
+    service.run_ok(workspace.prefix)
+    before = workspace.snapshot()
+
+    service.stop()
+    service.start()
+    service.run_ok(workspace.prefix, clean_run=True)
+
+    assert len(before) == 7
+    assert workspace.snapshot() == before
+
+
 def test_two_concurrent_runs_of_one_prefix_serialize(
     service: Service, workspace: Workspace
 ) -> None:

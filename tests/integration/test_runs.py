@@ -7,6 +7,7 @@ DuckDB (SPEC §2, §3, §6).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -163,7 +164,10 @@ def test_two_mappings_read_the_same_source_into_two_tables(
         sources=[TX_SOURCE],
         tables=[
             table("labels", [("id", "int64"), ("label", "string")]),
-            table("codes", [("id", "int64"), ("tag", "string"), ("double", "float64")]),
+            table(
+                "codes",
+                [("id", "int64"), ("tag", "string"), ("double", "float64"), ("code_num", "int64")],
+            ),
         ],
         mappings=[
             mapping(
@@ -180,6 +184,8 @@ def test_two_mappings_read_the_same_source_into_two_tables(
                     "id": col("id"),
                     "tag": {"kind": "concat", "sep": "-", "args": [col("code"), col("desc")]},
                     "double": op("mul", col("amount"), lit(2)),
+                    # Output types are enforced: text that is no integer becomes null (warned).
+                    "code_num": col("code"),
                 },
             ),
         ],
@@ -199,6 +205,7 @@ def test_two_mappings_read_the_same_source_into_two_tables(
             # null args are skipped together with their separator (SPEC §4)
             "tag": "-".join(v for v in (r["code"], r["desc"]) if v is not None),
             "double": None if r["amount"] is None else float(r["amount"]) * 2,
+            "code_num": int(r["code"]) if r["code"] and r["code"].isdigit() else None,
         }
         for r in rows
     ]
@@ -215,5 +222,10 @@ def test_two_mappings_read_the_same_source_into_two_tables(
     assert body["errors"] == []
     assert body["partitions_written"] == 2
     assert body["rows_written"] == 2 * len(rows)
+    unconverted = [r["code"] for r in rows if r["code"] and not r["code"].isdigit()]
+    assert len(unconverted) == 3  # A1, R-1, B-2
+    assert any(
+        "code_num" in w and re.search(rf"\b{len(unconverted)}\b", w) for w in body["warnings"]
+    ), body["warnings"]
     # Whether a file read by two mappings counts once or twice is not fixed by SPEC §6.
     assert body["files_processed"] in (3, 6)
