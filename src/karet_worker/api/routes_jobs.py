@@ -88,8 +88,8 @@ def jobs_router(runner: Runner, guard: list[Depends]) -> APIRouter:
             problems = exc.problems
             raise _aborted(422, "config_invalid", str(exc), problems, headers, context) from None
         except StorageUnavailable as exc:
-            message = f"object store unavailable: {exc}"
-            raise _aborted(503, "storage_unavailable", message, [], headers, context) from None
+            # The storage layer's message already says what failed and where (no secrets).
+            raise _aborted(503, "storage_unavailable", str(exc), [], headers, context) from None
         payload = dataclasses.asdict(result)
         counts = {k: v for k, v in payload.items() if isinstance(v, int)}
         log.info(
