@@ -100,6 +100,7 @@ def test_csv_options_encoding_gzip_bom_and_trimmed_headers(ws: Workspace) -> Non
         {"id": "café", "ok": True, "day": dt.date(2024, 1, 31)},
         {"id": None, "ok": False, "day": None},
     ]
+    assert ws.objects("raw/") == ["raw/a.csv.gz"]  # inputs are read in place, never removed
 
 
 def test_utf8_bom_is_stripped(ws: Workspace) -> None:

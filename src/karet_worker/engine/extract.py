@@ -47,10 +47,12 @@ def list_inputs(store: ObjectStore, pipeline_prefix: str, source: SourceContaine
 
 @dataclass(frozen=True)
 class LocalInput:
-    """An input object as a local UTF-8 file (downloaded, gunzipped and transcoded as needed)."""
+    """An input object as a local UTF-8 file (downloaded, gunzipped and transcoded as needed).
+    `temporary` is false when it is the local store's own file, read in place."""
 
     key: str
     path: Path
+    temporary: bool
 
 
 class Prefetcher:
@@ -87,38 +89,48 @@ class Prefetcher:
                 pending.append((nxt[1], self._pool.submit(self._fetch, *nxt)))
 
     def _fetch(self, index: int, key: str) -> LocalInput:
-        raw = self._workdir / f"in-{index:06d}.raw"
-        self._store.get_to_file(key, raw)
-        return LocalInput(key, to_utf8_csv(raw, key, self._csv))
+        scratch = self._workdir / f"in-{index:06d}"
+        in_place = self._store.local_path(key)
+        raw = in_place or scratch.with_suffix(".raw")
+        if in_place is None:
+            self._store.get_to_file(key, raw)
+        path = to_utf8_csv(raw, key, self._csv, scratch, owned=in_place is None)
+        return LocalInput(key, path, temporary=path != in_place)
 
 
-def to_utf8_csv(raw: Path, key: str, options: CsvOptions) -> Path:
-    """Gunzip and transcode in streaming chunks, so the CSV reader sees plain UTF-8."""
+def to_utf8_csv(raw: Path, key: str, options: CsvOptions, scratch: Path, *, owned: bool) -> Path:
+    """Gunzip and transcode in streaming chunks, so the CSV reader sees plain UTF-8.
+    Intermediate files are written next to `scratch`; `raw` is deleted only when `owned`."""
+
+    def done_with(path: Path) -> None:
+        if owned or path != raw:
+            path.unlink(missing_ok=True)
+
     path = raw
     if key.lower().endswith(".gz"):
-        path = raw.with_suffix(".csv")
+        path = scratch.with_suffix(".csv")
         try:
             with gzip.open(raw, "rb") as src, path.open("wb") as dst:
                 shutil.copyfileobj(src, dst, _CHUNK)
         except (OSError, EOFError, zlib.error) as exc:
             raise BadInputFile(f"not a readable gzip file ({exc})") from None
         finally:
-            raw.unlink(missing_ok=True)
+            done_with(raw)
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     if b"\x00" in head:
         raise BadInputFile("binary content (NUL bytes), not a CSV text file")
     if options.encoding in ("latin1", "cp1252"):
-        decoded = path.with_suffix(".utf8")
+        decoded = scratch.with_suffix(".utf8")
         decoder = codecs.getincrementaldecoder(options.encoding)(errors="strict")
         try:
-            with path.open("rb") as src, decoded.open("w", encoding="utf-8", newline="") as dst:
-                while chunk := src.read(_CHUNK):
-                    dst.write(decoder.decode(chunk))
-                dst.write(decoder.decode(b"", final=True))
+            with path.open("rb") as encoded, decoded.open("w", encoding="utf-8", newline="") as out:
+                while chunk := encoded.read(_CHUNK):
+                    out.write(decoder.decode(chunk))
+                out.write(decoder.decode(b"", final=True))
         except UnicodeDecodeError as exc:
             raise BadInputFile(f"not valid {options.encoding} ({exc.reason})") from None
-        path.unlink(missing_ok=True)
+        done_with(path)
         path = decoded
     return path
 
@@ -207,9 +219,10 @@ def _unique_names(header: list[str]) -> list[str]:
 
 
 @contextmanager
-def removing(path: Path) -> Iterator[Path]:
-    """Delete a temporary input as soon as every mapping is done with it (bounded disk use)."""
+def removing(path: Path, *, temporary: bool = True) -> Iterator[Path]:
+    """Delete a temporary file as soon as every user is done with it (bounded disk use)."""
     try:
         yield path
     finally:
-        path.unlink(missing_ok=True)
+        if temporary:
+            path.unlink(missing_ok=True)

@@ -228,7 +228,7 @@ class _Run:
         for key, future in fetches:
             try:
                 local = future.result()
-                with removing(local.path) as path:
+                with removing(local.path, temporary=local.temporary) as path:
                     rows = self._process_file(key, path, source, states)
             except BadInputFile as exc:
                 self._skip(key, str(exc), states)

@@ -50,6 +50,11 @@ class ObjectStore(Protocol):
         """Stream an object into a local file without holding it in memory."""
         ...
 
+    def local_path(self, key: str) -> Path | None:
+        """The object's own file when the store is a local directory, so readers can use it
+        in place instead of copying it; None for remote stores."""
+        ...
+
     def put(self, key: str, data: bytes) -> None: ...
 
     def put_file(self, key: str, path: Path) -> None:

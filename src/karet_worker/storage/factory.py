@@ -72,4 +72,4 @@ def open_local_store(root: Path) -> ObstoreStore:
             f"storage unavailable: cannot create the local data directory {root}: {exc.strerror}"
         ) from exc
     store = LocalStore(root, automatic_cleanup=True)
-    return ObstoreStore(store, where=f"local store at {root}", bulk_delete=False)
+    return ObstoreStore(store, where=f"local store at {root}", bulk_delete=False, local_root=root)

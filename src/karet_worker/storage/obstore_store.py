@@ -14,7 +14,7 @@ from typing import TypeVar
 import obstore
 from obstore.store import LocalStore, S3Store
 
-from karet_worker.storage.base import ObjectInfo
+from karet_worker.storage.base import ObjectInfo, ObjectNotFound
 from karet_worker.storage.errors import STORE_FAILURES, translate
 
 T = TypeVar("T")
@@ -34,13 +34,16 @@ class ObstoreStore:
         where: str,
         bulk_delete: bool,
         delete_concurrency: int = 8,
+        local_root: Path | None = None,
     ) -> None:
         """`where` names the store in error messages; `bulk_delete` says whether deleting a
-        missing key is harmless in one batched call (S3) or must go key by key (local)."""
+        missing key is harmless in one batched call (S3) or must go key by key (local);
+        `local_root` is the directory of a local store, whose files can be read in place."""
         self._store = store
         self.where = where
         self._bulk_delete = bulk_delete
         self._delete_concurrency = max(1, delete_concurrency)
+        self._local_root = local_root
 
     def __repr__(self) -> str:
         return f"ObstoreStore({self.where})"
@@ -73,6 +76,14 @@ class ObstoreStore:
 
     def get(self, key: str) -> bytes:
         return self._call("get", key, lambda: bytes(obstore.get(self._store, key).bytes()))
+
+    def local_path(self, key: str) -> Path | None:
+        if self._local_root is None:
+            return None
+        path = self._local_root / key
+        if not path.is_file():
+            raise ObjectNotFound(key)
+        return path
 
     def get_to_file(self, key: str, path: Path) -> None:
         chunks = self._call(
