@@ -293,7 +293,7 @@ def test_empty_and_header_only_files(ws: Workspace) -> None:
 def test_spilled_and_rolled_back_output_matches_in_memory(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Tiny batches and a tiny spill threshold: a file failing late leaves no rows behind."""
+    """Tiny chunks and a tiny spill threshold: a file failing late leaves no rows behind."""
     config = make_config(
         source_schema=[("k", "int64"), ("v", "string")],
         table_schema=[("k", "int64"), ("v", "string")],
@@ -301,13 +301,13 @@ def test_spilled_and_rolled_back_output_matches_in_memory(
     )
     ws.config(config)
     good_a = "".join(f"{i % 3},a{i}\n" for i in range(300))
-    # big enough that the reader yields batches before it meets the bad line
-    bad_b = "".join(f"{i % 3},b{i}\n" for i in range(200_000)) + "1,x,extra\n"
+    # many chunks before the reader meets the bad line
+    bad_b = "".join(f"{i % 3},b{i}\n" for i in range(20_000)) + "1,x,extra\n"
     good_c = "".join(f"{i % 3},c{i}\n" for i in range(300))
     ws.put("raw/a.csv", "k,v\n" + good_a)
     ws.put("raw/b.csv", "k,v\n" + bad_b)
     ws.put("raw/c.csv", "k,v\n" + good_c)
-    monkeypatch.setattr("karet_worker.engine.run.BATCH_ROWS", 4096)
+    monkeypatch.setattr("karet_worker.engine.extract.CHUNK_BYTES", 4096)
     monkeypatch.setattr("karet_worker.engine.load._FLUSH_BYTES", 1)
     spilled = ws.run()
     spilled_bytes = {k: ws.bytes_of(k) for k in ws.objects()}

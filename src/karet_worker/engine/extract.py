@@ -1,5 +1,9 @@
-"""Extract: list a source's input objects, bring each to a local file, and open it as a typed
-LazyFrame. A file that cannot be used raises `BadInputFile`; the run skips it and goes on."""
+"""Extract: list a source's input objects, bring each to a local file, and read it as typed
+frames of bounded size. A file that cannot be used raises `BadInputFile`; the run skips it.
+
+Files are cut into record-aligned chunks of a few MB and each chunk is parsed on its own, so
+memory depends on the chunk size, not on how big one input file is (a memory-mapped 4 GB CSV
+would count fully against the process)."""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ import codecs
 import csv
 import gzip
 import io
-import shutil
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -22,8 +26,8 @@ from karet_worker.expressions.parsing import parse_bool, parse_date_iso, parse_i
 from karet_worker.storage.base import ObjectInfo, ObjectStore
 
 INPUT_SUFFIXES = (".csv", ".csv.gz")
-_SNIFF_BYTES = 64 * 1024
-_CHUNK = 4 * 1024 * 1024
+CHUNK_BYTES = 32 * 1024 * 1024
+_HEAD_BYTES = 64 * 1024
 
 POLARS_TYPES: dict[ColumnType, pl.DataType] = {
     "string": pl.String(),
@@ -47,8 +51,8 @@ def list_inputs(store: ObjectStore, pipeline_prefix: str, source: SourceContaine
 
 @dataclass(frozen=True)
 class LocalInput:
-    """An input object as a local UTF-8 file (downloaded, gunzipped and transcoded as needed).
-    `temporary` is false when it is the local store's own file, read in place."""
+    """An input object as a local file; `temporary` is false when it is the local store's own
+    file, read in place."""
 
     key: str
     path: Path
@@ -63,14 +67,12 @@ class Prefetcher:
         self,
         store: ObjectStore,
         keys: list[str],
-        csv_options: CsvOptions,
         workdir: Path,
         pool: ThreadPoolExecutor,
         ahead: int,
     ) -> None:
         self._store = store
         self._keys = keys
-        self._csv = csv_options
         self._workdir = workdir
         self._pool = pool
         self._ahead = max(1, ahead)
@@ -89,69 +91,126 @@ class Prefetcher:
                 pending.append((nxt[1], self._pool.submit(self._fetch, *nxt)))
 
     def _fetch(self, index: int, key: str) -> LocalInput:
-        scratch = self._workdir / f"in-{index:06d}"
         in_place = self._store.local_path(key)
-        raw = in_place or scratch.with_suffix(".raw")
-        if in_place is None:
-            self._store.get_to_file(key, raw)
-        path = to_utf8_csv(raw, key, self._csv, scratch, owned=in_place is None)
-        return LocalInput(key, path, temporary=path != in_place)
+        if in_place is not None:
+            return LocalInput(key, in_place, temporary=False)
+        path = self._workdir / f"in-{index:06d}.raw"
+        self._store.get_to_file(key, path)
+        return LocalInput(key, path, temporary=True)
 
 
-def to_utf8_csv(raw: Path, key: str, options: CsvOptions, scratch: Path, *, owned: bool) -> Path:
-    """Gunzip and transcode in streaming chunks, so the CSV reader sees plain UTF-8.
-    Intermediate files are written next to `scratch`; `raw` is deleted only when `owned`."""
-
-    def done_with(path: Path) -> None:
-        if owned or path != raw:
-            path.unlink(missing_ok=True)
-
-    path = raw
-    if key.lower().endswith(".gz"):
-        path = scratch.with_suffix(".csv")
+@contextmanager
+def open_text(path: Path, key: str, options: CsvOptions) -> Iterator[ByteStream]:
+    """The file as a stream of UTF-8 bytes: gunzipped and transcoded on the fly."""
+    with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
+        raw: ByteStream = unzipped if key.lower().endswith(".gz") else file
         try:
-            with gzip.open(raw, "rb") as src, path.open("wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK)
-        except (OSError, EOFError, zlib.error) as exc:
+            if options.encoding in ("latin1", "cp1252"):
+                yield _Transcoder(raw, options.encoding)
+            else:
+                yield raw
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise BadInputFile(f"not a readable gzip file ({exc})") from None
-        finally:
-            done_with(raw)
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+
+
+class ByteStream(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Transcoder:
+    """Reads a single-byte encoding and hands out UTF-8 (every byte is a character, so any
+    cut is safe)."""
+
+    def __init__(self, raw: ByteStream, encoding: str) -> None:
+        self._raw = raw
+        self._encoding = encoding
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._raw.read(size)
+        try:
+            return data.decode(self._encoding).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInputFile(f"not valid {self._encoding} ({exc.reason})") from None
+
+
+@dataclass(frozen=True)
+class Header:
+    names: list[str]  # trimmed header names, BOM stripped
+    rest: bytes  # bytes read past the header line: the start of the data
+
+
+def read_header(stream: ByteStream, options: CsvOptions) -> Header:
+    """Skip `skip_rows` raw lines, then parse the header row (quotes respected)."""
+    head = stream.read(_HEAD_BYTES)
     if b"\x00" in head:
         raise BadInputFile("binary content (NUL bytes), not a CSV text file")
-    if options.encoding in ("latin1", "cp1252"):
-        decoded = scratch.with_suffix(".utf8")
-        decoder = codecs.getincrementaldecoder(options.encoding)(errors="strict")
-        try:
-            with path.open("rb") as encoded, decoded.open("w", encoding="utf-8", newline="") as out:
-                while chunk := encoded.read(_CHUNK):
-                    out.write(decoder.decode(chunk))
-                out.write(decoder.decode(b"", final=True))
-        except UnicodeDecodeError as exc:
-            raise BadInputFile(f"not valid {options.encoding} ({exc.reason})") from None
-        done_with(path)
-        path = decoded
-    return path
-
-
-def read_header(path: Path, options: CsvOptions) -> list[str]:
-    """The header names (BOM stripped, surrounding whitespace trimmed) after `skip_rows` lines."""
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8) :]
-    text = head.decode("utf-8", errors="replace")  # the reader itself rejects bad UTF-8
-    lines = io.StringIO(text, newline="")
+    start = 0
     for _ in range(options.skip_rows):
-        lines.readline()
+        newline = head.find(b"\n", start)
+        start = len(head) if newline < 0 else newline + 1
+    end = _record_end(head, start, options.quote.encode())
+    if end is None:  # the header is longer than the head: read on until its end
+        more = stream.read(CHUNK_BYTES)
+        head += more
+        end = _record_end(head, start, options.quote.encode()) or len(head)
+    line = head[start:end].decode("utf-8", errors="replace")
+    if not line.strip():
+        raise BadInputFile("empty file: no header row")
     try:
-        header = next(csv.reader(lines, delimiter=options.delimiter, quotechar=options.quote))
-    except StopIteration:
-        raise BadInputFile("empty file: no header row") from None
-    except csv.Error as exc:
+        lines = io.StringIO(line, newline="")
+        row = next(csv.reader(lines, delimiter=options.delimiter, quotechar=options.quote))
+    except (csv.Error, StopIteration) as exc:
         raise BadInputFile(f"unreadable header row ({exc})") from None
-    return [name.strip() for name in header]
+    return Header([name.strip() for name in row], head[end:])
+
+
+def record_chunks(
+    stream: ByteStream, first: bytes, quote: str, size: int | None = None
+) -> Iterator[bytes]:
+    """Cut the data into chunks of about CHUNK_BYTES that end at a record boundary: a newline
+    preceded by an even number of quote characters (quoted newlines stay inside a chunk)."""
+    quote_byte = quote.encode()
+    buffer = first
+    while True:
+        more = stream.read(size or CHUNK_BYTES)
+        if not more:
+            break
+        buffer += more
+        cut = _last_record_end(buffer, quote_byte)
+        if cut:
+            yield buffer[:cut]
+            buffer = buffer[cut:]
+    if buffer.strip():
+        yield buffer
+
+
+def _record_end(data: bytes, start: int, quote: bytes) -> int | None:
+    """The offset just past the first record that starts at `start`, if it ends in `data`."""
+    position = start
+    inside = False
+    while True:
+        newline = data.find(b"\n", position)
+        if newline < 0:
+            return None
+        inside ^= data.count(quote, position, newline) % 2 == 1
+        if not inside:
+            return newline + 1
+        position = newline + 1
+
+
+def _last_record_end(data: bytes, quote: bytes) -> int:
+    """The offset just past the last complete record in `data` (0 when there is none)."""
+    quotes_before = data.count(quote) % 2
+    newline = len(data)
+    while True:
+        newline = data.rfind(b"\n", 0, newline)
+        if newline < 0:
+            return 0
+        # quotes up to this newline = all quotes minus those after it
+        if (quotes_before - data.count(quote, newline)) % 2 == 0:
+            return newline + 1
 
 
 def check_header(header: list[str], source: SourceContainer) -> None:
@@ -164,21 +223,20 @@ def check_header(header: list[str], source: SourceContainer) -> None:
         )
 
 
-def scan_typed(path: Path, header: list[str], source: SourceContainer) -> pl.LazyFrame:
-    """The file as a LazyFrame with the declared columns typed per SPEC §3, plus one boolean
+def parse_chunk(chunk: bytes, header: list[str], source: SourceContainer) -> pl.DataFrame:
+    """One chunk as a frame with the declared columns typed per SPEC §3, plus one boolean
     `__bad_<column>` flag per parsed (non-string) column marking values that did not parse."""
     options = source.csv
     names = _unique_names(header)
-    lf = pl.scan_csv(
-        path,
-        has_header=True,
+    text = pl.read_csv(
+        chunk,
+        has_header=False,
+        schema=dict.fromkeys(names, pl.String()),
         separator=options.delimiter,
         quote_char=options.quote,
-        skip_lines=options.skip_rows,  # raw lines, as read_header counts them
-        infer_schema=False,  # every column as text; the declared types are applied below
-        new_columns=names,
         null_values=options.null_values or None,
         encoding="utf8-lossy" if options.encoding == "utf8-lossy" else "utf8",
+        columns=sorted({header.index(c.name) for c in source.columns}),
     )
     typed: list[pl.Expr] = []
     flags: list[pl.Expr] = []
@@ -188,7 +246,7 @@ def scan_typed(path: Path, header: list[str], source: SourceContainer) -> pl.Laz
         typed.append(value.alias(column.name))
         if column.type != "string":
             flags.append((raw.is_not_null() & value.is_null()).alias(bad_flag(column.name)))
-    return lf.select(*typed, *flags)
+    return text.select(*typed, *flags)
 
 
 def bad_flag(column: str) -> str:

@@ -24,11 +24,14 @@ from karet_worker.engine.extract import (
     POLARS_TYPES,
     BadInputFile,
     Prefetcher,
+    bad_flag,
     check_header,
     list_inputs,
+    open_text,
+    parse_chunk,
     read_header,
+    record_chunks,
     removing,
-    scan_typed,
 )
 from karet_worker.engine.load import HIVE_NULL, Spill, encode_segment, write_parquet
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, ProgressListener, RunResult
@@ -42,8 +45,6 @@ from karet_worker.expressions.lookups import LookupCompiler
 from karet_worker.storage.base import ObjectNotFound, ObjectStore
 
 log = logging.getLogger("karet_worker.engine")
-
-BATCH_ROWS = 256 * 1024
 
 
 class PrefixLocks:
@@ -224,7 +225,7 @@ class _Run:
                 f"{self.prefix}{source.path_prefix}"
             )
             return
-        fetches = Prefetcher(self.store, keys, source.csv, self.workdir, self.pool, ahead=4)
+        fetches = Prefetcher(self.store, keys, self.workdir, self.pool, ahead=4)
         for key, future in fetches:
             try:
                 local = future.result()
@@ -255,19 +256,21 @@ class _Run:
     def _process_file(
         self, key: str, path: Path, source: SourceContainer, states: list[_MappingState]
     ) -> int:
-        header = read_header(path, source.csv)
-        check_header(header, source)
-        typed = scan_typed(path, header, source)
+        """Read one input chunk by chunk; every mapping of the source sees each chunk once."""
         rows = 0
         bad_values: dict[str, int] = defaultdict(int)
-        for position, state in enumerate(states):
-            frame = apply_plan(state.plan, typed)
-            for batch in frame.collect_batches(chunk_size=BATCH_ROWS):
-                if position == 0:
-                    rows += batch.height
-                    for column, count in _flag_sums(batch, state.plan.source_flags).items():
-                        bad_values[column] += count
-                self._transform_batch(state, batch)
+        flags = [bad_flag(c.name) for c in source.columns if c.type != "string"]
+        with open_text(path, key, source.csv) as stream:
+            header = read_header(stream, source.csv)
+            check_header(header.names, source)
+            for chunk in record_chunks(stream, header.rest, source.csv.quote):
+                typed = parse_chunk(chunk, header.names, source)
+                rows += typed.height
+                for column, count in _flag_sums(typed, flags).items():
+                    bad_values[column] += count
+                typed = typed.drop(flags)
+                for state in states:
+                    self._transform_batch(state, apply_plan(state.plan, typed.lazy()).collect())
         for column, count in bad_values.items():
             declared = next(c.type for c in source.columns if c.name == column)
             self.result.warnings.append(

@@ -16,7 +16,7 @@ from karet_worker.config.model import (
     Mapping,
     SourceContainer,
 )
-from karet_worker.engine.extract import POLARS_TYPES, bad_flag
+from karet_worker.engine.extract import POLARS_TYPES
 from karet_worker.expressions.compile import Compiled, compile_expr
 from karet_worker.expressions.lookups import LookupCompiler
 
@@ -45,7 +45,6 @@ class MappingPlan:
     payload: list[str]  # columns stored in the Parquet objects, in table order
     partition_names: list[str]  # path segment names, e.g. ["year", "month"]
     partition_columns: list[str]  # the frame columns holding their values
-    source_flags: list[str]  # `__bad_<col>` flags of the source columns
     cast_flags: list[str]  # `__cast_<col>` flags of the output columns
 
 
@@ -109,7 +108,6 @@ def plan_mapping(
         payload=[c.name for c in table.columns if c.name not in table.partition_keys],
         partition_names=partition_names,
         partition_columns=partition_columns,
-        source_flags=[bad_flag(c.name) for c in source.columns if c.type != "string"],
         cast_flags=cast_flags,
     )
 
@@ -118,7 +116,7 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
     """The per-file query: typed source rows → output rows with their flags, partition values
     and `where` verdict. `with_columns` (not `select`) keeps one row per input row even when
     every output is a literal."""
-    step1 = [e.meta.output_name() for e in plan.evaluate] + plan.source_flags
+    step1 = [e.meta.output_name() for e in plan.evaluate]
     frame = typed.with_columns(*plan.evaluate).select(step1).with_columns(*plan.convert)
     if plan.mapping.partition_by is not None:  # from the date as converted to the table type
         date = pl.col(plan.mapping.partition_by.column)
