@@ -26,7 +26,7 @@ from karet_worker.expressions.parsing import parse_bool, parse_date_iso, parse_i
 from karet_worker.storage.base import ObjectInfo, ObjectStore
 
 INPUT_SUFFIXES = (".csv", ".csv.gz")
-CHUNK_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 _HEAD_BYTES = 64 * 1024
 
 POLARS_TYPES: dict[ColumnType, pl.DataType] = {
