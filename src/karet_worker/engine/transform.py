@@ -18,6 +18,7 @@ from karet_worker.config.model import (
 )
 from karet_worker.engine.extract import POLARS_TYPES
 from karet_worker.expressions.compile import Compiled, compile_expr
+from karet_worker.expressions.hoist import hoist_shared
 from karet_worker.expressions.lookups import LookupCompiler
 
 WHERE_FLAG = "__keep"
@@ -39,6 +40,7 @@ class MappingPlan:
     mapping: Mapping
     table: AnalyticTable
     source: SourceContainer
+    shared: list[pl.Expr]  # step 0: subexpressions several columns use, computed once, in order
     evaluate: list[pl.Expr]  # step 1: the mapping's expressions, as the expressions type them
     convert: list[pl.Expr]  # step 2: cast to the table's types, flags, partition values
     where: pl.Expr | None  # step 3: the `where` verdict as boolean column WHERE_FLAG
@@ -61,8 +63,14 @@ def plan_mapping(
     def compile_(expr: Expr, scope: dict[str, pl.DataType]) -> Compiled:
         return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups)
 
-    produced = {c.name: c.expr for c in mapping.columns}
+    stages, rewritten = hoist_shared([c.expr for c in mapping.columns])
+    produced = {c.name: expr for c, expr in zip(mapping.columns, rewritten, strict=True)}
     source_scope = {c.name: POLARS_TYPES[c.type] for c in source.columns}
+    shared: list[pl.Expr] = []
+    for name, definition in stages:
+        compiled = compile_(definition, source_scope)
+        source_scope[name] = compiled.dtype
+        shared.append(compiled.expr.alias(name))
     evaluate: list[pl.Expr] = []
     convert: list[pl.Expr] = []
     cast_flags: list[str] = []
@@ -102,6 +110,7 @@ def plan_mapping(
         mapping=mapping,
         table=table,
         source=source,
+        shared=shared,
         evaluate=evaluate,
         convert=convert,
         where=where,
@@ -117,6 +126,8 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
     and `where` verdict. `with_columns` (not `select`) keeps one row per input row even when
     every output is a literal."""
     step1 = [e.meta.output_name() for e in plan.evaluate]
+    for stage in plan.shared:
+        typed = typed.with_columns(stage)
     frame = typed.with_columns(*plan.evaluate).select(step1).with_columns(*plan.convert)
     if plan.mapping.partition_by is not None:  # from the date as converted to the table type
         date = pl.col(plan.mapping.partition_by.column)

@@ -1,0 +1,63 @@
+"""Hoisting shared subtrees (expressions/hoist.py) never changes what columns evaluate to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.expressions.expr_helpers import parse
+from tests.expressions.test_expr_properties import SCHEMA, expressions, rows
+
+from karet_worker.config.model import ColExpr
+from karet_worker.expressions.compile import compile_expr
+from karet_worker.expressions.hoist import hoist_shared
+
+
+def _with_repeats(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Columns that reuse each other's subtrees, so there is something to hoist."""
+    first, *others = parts
+    return [first, *others, {"kind": "concat", "sep": "|", "args": [first, *others, first]}]
+
+
+def test_shared_subtrees_become_columns_computed_first() -> None:
+    trimmed = {"kind": "upper", "input": {"kind": "trim", "input": {"kind": "col", "name": "s"}}}
+    lookup_input = {"kind": "concat", "sep": "", "args": [trimmed, trimmed]}
+    stages, rewritten = hoist_shared([parse(trimmed), parse(lookup_input), parse(lookup_input)])
+    assert [name for name, _ in stages] == ["__shared_1", "__shared_0"]
+    assert stages[0][1] == parse(trimmed)
+    assert (
+        rewritten
+        == [ColExpr(kind="col", name="__shared_1")] + [ColExpr(kind="col", name="__shared_0")] * 2
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(expressions, min_size=1, max_size=3), data=rows)
+def test_hoisted_columns_equal_direct_evaluation(
+    parts: list[dict[str, Any]], data: list[dict[str, Any]]
+) -> None:
+    exprs = [parse(e) for e in _with_repeats(parts)]
+    frame = pl.DataFrame({n: [r[n] for r in data] for n in SCHEMA}, schema=SCHEMA)
+    names = [f"c{i}" for i in range(len(exprs))]
+    # with_columns, not select: literal-only columns still get one value per row
+    direct = frame.with_columns(
+        compile_expr(e, SCHEMA, ()).expr.alias(n) for n, e in zip(names, exprs, strict=True)
+    ).select(names)
+    stages, rewritten = hoist_shared(exprs)
+    scope: dict[str, Any] = dict(SCHEMA)
+    staged = frame.lazy()
+    for name, definition in stages:
+        compiled = compile_expr(definition, scope, ())
+        scope[name] = compiled.dtype
+        staged = staged.with_columns(compiled.expr.alias(name))
+    hoisted = (
+        staged.with_columns(
+            compile_expr(e, scope, ()).expr.alias(n) for n, e in zip(names, rewritten, strict=True)
+        )
+        .select(names)
+        .collect()
+    )
+    assert hoisted.schema == direct.schema
+    assert hoisted.equals(direct, null_equal=True)
