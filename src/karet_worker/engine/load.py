@@ -101,7 +101,7 @@ class Spill:
                     continue
                 self._sequence += 1
                 path = self._dir / f"{self._sequence:09d}.arrow"
-                pl.concat(frames).write_ipc(path, compression="uncompressed")
+                pl.concat(frames, rechunk=False).write_ipc(path, compression="uncompressed")
                 parts[tail:] = [path]
         self._buffered_bytes = 0
 
