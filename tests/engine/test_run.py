@@ -308,7 +308,7 @@ def test_spilled_and_rolled_back_output_matches_in_memory(
     ws.put("raw/b.csv", "k,v\n" + bad_b)
     ws.put("raw/c.csv", "k,v\n" + good_c)
     monkeypatch.setattr("karet_worker.engine.extract.CHUNK_BYTES", 4096)
-    monkeypatch.setattr("karet_worker.engine.load._FLUSH_BYTES", 1)
+    monkeypatch.setattr("karet_worker.engine.load.MEMORY_BUDGET", 1)
     spilled = ws.run()
     spilled_bytes = {k: ws.bytes_of(k) for k in ws.objects()}
     assert spilled.rows_written == 600 and spilled.rows_deduped == 0

@@ -16,7 +16,7 @@ import polars as pl
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-_FLUSH_BYTES = 128 * 1024 * 1024
+MEMORY_BUDGET = 192 * 1024 * 1024  # output rows held in memory per run before spilling
 ROW_GROUP_SIZE = 256 * 1024
 
 
@@ -38,19 +38,40 @@ def encode_segment(value: object, *, zero_pad: int = 0) -> str:
 Part = Path | pl.DataFrame  # spilled to a local Arrow file, or still in memory
 
 
+class MemoryBudget:
+    """The bytes of output all spills of a run may hold in memory together; past it, the
+    spill holding the most writes its buffered rows to disk."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MEMORY_BUDGET if limit is None else limit
+        self._spills: list[Spill] = []
+
+    def register(self, spill: Spill) -> None:
+        self._spills.append(spill)
+
+    def check(self) -> None:
+        while sum(s.buffered_bytes for s in self._spills) > self.limit:
+            biggest = max(self._spills, key=lambda s: s.buffered_bytes)
+            if biggest.buffered_bytes == 0:
+                return
+            biggest.flush()
+
+
 class Spill:
-    """Output rows of one mapping per partition path, in ingest order: in memory until the
-    buffered bytes pass a threshold, then spilled to local Arrow IPC files.
+    """Output rows of one mapping per partition path, in ingest order: in memory while the
+    run's memory budget allows, then spilled to local Arrow IPC files.
 
     Parts of the file being processed are pending until `commit`; `rollback` drops them.
     """
 
-    def __init__(self, directory: Path, columns: list[str]) -> None:
+    def __init__(self, directory: Path, columns: list[str], budget: MemoryBudget) -> None:
         self._dir = directory
         self._columns = columns
+        self._budget = budget
+        budget.register(self)
         self._committed: dict[str, list[Part]] = {}
         self._pending: dict[str, list[Part]] = {}
-        self._buffered_bytes = 0
+        self.buffered_bytes = 0
         self._sequence = 0
         self._pending_rows = 0
         self.rows = 0  # committed rows
@@ -58,9 +79,8 @@ class Spill:
     def add(self, segment: str, frame: pl.DataFrame) -> None:
         self._pending.setdefault(segment, []).append(frame.select(self._columns))
         self._pending_rows += frame.height
-        self._buffered_bytes += int(frame.estimated_size())
-        if self._buffered_bytes > _FLUSH_BYTES:
-            self._flush()
+        self.buffered_bytes += int(frame.estimated_size())
+        self._budget.check()
 
     def commit(self) -> None:
         for segment, parts in self._pending.items():
@@ -75,7 +95,7 @@ class Spill:
                 if isinstance(part, Path):
                     part.unlink(missing_ok=True)
                 else:
-                    self._buffered_bytes -= int(part.estimated_size())
+                    self.buffered_bytes -= int(part.estimated_size())
         self._pending = {}
         self._pending_rows = 0
 
@@ -86,9 +106,10 @@ class Spill:
     def discard(self) -> None:
         self._committed = {}
         self._pending = {}
+        self.buffered_bytes = 0
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         """Spill the in-memory tail of every part list (frames added since the last flush)."""
         self._dir.mkdir(parents=True, exist_ok=True)
         for parts_by_segment in (self._committed, self._pending):
@@ -103,7 +124,7 @@ class Spill:
                 path = self._dir / f"{self._sequence:09d}.arrow"
                 pl.concat(frames, rechunk=False).write_ipc(path, compression="uncompressed")
                 parts[tail:] = [path]
-        self._buffered_bytes = 0
+        self.buffered_bytes = 0
 
 
 def write_parquet(parts: Sequence[Part], schema: pl.Schema, target: Path) -> None:

@@ -33,7 +33,7 @@ from karet_worker.engine.extract import (
     record_chunks,
     removing,
 )
-from karet_worker.engine.load import HIVE_NULL, Spill, encode_segment, write_parquet
+from karet_worker.engine.load import HIVE_NULL, MemoryBudget, Spill, encode_segment, write_parquet
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, ProgressListener, RunResult
 from karet_worker.engine.transform import (
     WHERE_FLAG,
@@ -202,13 +202,14 @@ class _Run:
         tables = {t.id: t for t in config.analytic_tables}
         states: list[_MappingState] = []
         lookups = LookupCompiler(config.lookup_mappings)
+        budget = MemoryBudget()
         for index, mapping in enumerate(config.mappings):
             table = tables[mapping.analytic_table_id]
             plan = plan_mapping(mapping, table, sources[mapping.source_container_id], lookups)
             states.append(
                 _MappingState(
                     plan=plan,
-                    spill=Spill(self.workdir / f"spill-{index:04d}", plan.payload),
+                    spill=Spill(self.workdir / f"spill-{index:04d}", plan.payload, budget),
                     checker=AssertionChecker(table),
                     dedup=KeySet(list(table.dedup_keys)) if table.dedup_keys else None,
                 )
