@@ -18,7 +18,6 @@ import platform
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -27,9 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import compare
+import engine_source
 import gen
 import seaweed
 import workload as wl
+from engine_source import EngineSource
 from measure import Measurement, run_measured, wait_for_idle, which_in_venv
 from seaweed import S3Server
 
@@ -223,19 +224,12 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, {system}"
 
 
-def _versions() -> str:
+def _versions(engine: EngineSource) -> str:
     import duckdb
     import polars
 
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_DIR), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
     return (
-        f"karet-worker @ {commit}, Python {platform.python_version()}, "
+        f"{engine.describe()}, Python {platform.python_version()}, "
         f"Polars {polars.__version__}, DuckDB {duckdb.__version__}"
     )
 
@@ -245,10 +239,12 @@ def render_markdown(
     checks: dict[str, str],
     manifests: dict[str, gen.Manifest],
     command: str,
+    engine: EngineSource,
+    engine_changed: bool,
 ) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"Measured {stamp} on {_machine()}; {_versions()}; {THREADS} threads each.",
+        f"Measured {stamp} on {_machine()}; {_versions(engine)}; {THREADS} threads each.",
         f"Command: `{command}`",
         "",
         "| size | rows | workload | contender | wall s (median) | rows/s | MB/s | peak RSS MB "
@@ -292,6 +288,12 @@ def render_markdown(
                 f"| {_fmt(ours.peak_rss_mb if ours else None, '.0f')} "
                 f"| {checks.get(f'{size}/{workload}', 'not checked')} |"
             )
+    if engine_changed:
+        lines += [
+            "",
+            "**Warning: src/ changed while this ran, so ours' figures mix engine versions; "
+            "rerun, or use `--snapshot` to measure the committed engine.**",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -315,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=gen.DEFAULT_DATA_DIR)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--json", type=Path, help="also write the results JSON here")
+    parser.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="run ours from a copy of the committed src/ (git HEAD), immune to edits meanwhile",
+    )
     parser.add_argument(
         "--idle-wait",
         type=float,
@@ -342,6 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     worker = which_in_venv("karet-worker") or "karet-worker"
     base_env = _base_env()
+    engine = engine_source.snapshot(out_dir) if args.snapshot else engine_source.working_tree()
+    ours_env = dict(base_env)
+    if engine.pythonpath is not None:
+        ours_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(engine.pythonpath), base_env.get("PYTHONPATH")) if p
+        )
+    src_before = engine_source.fingerprint()
     store = out_dir / "store"
 
     manifests: dict[str, gen.Manifest] = {}
@@ -365,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 clean = store / prefix / "clean"
                 jobs.append(
                     Job(size, workload, "ours", [worker, "run", prefix],
-                        {**base_env, "KARET_DATA_DIR": str(store)}, _remove(clean))
+                        {**ours_env, "KARET_DATA_DIR": str(store)}, _remove(clean))
                 )  # fmt: skip
             if "duckdb" in contenders:
                 target = out_dir / "duckdb" / _slug(workload, size)
@@ -391,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                     files[f"{prefix}{wl.SOURCE_PREFIX}{path.name}"] = path
                 seaweed.upload_files(server, files)
                 print(f"[{size}] uploaded {prefix} to S3 ({time.perf_counter() - started:.1f} s)")
-                env = {**base_env, **server.env()}
+                env = {**ours_env, **server.env()}
                 clear = _remove_s3(server, f"{prefix}clean/")
                 jobs_by_size[size].append(
                     Job(size, workload, "ours-s3", [worker, "run", prefix], env, clear)
@@ -424,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
             checks.update(_check_rows(size, jobs, manifests[size], out_dir, store, server))
 
     summaries = _summaries([j for s in sizes for j in jobs_by_size[s]], manifests)
-    markdown = render_markdown(summaries, checks, manifests, command)
+    engine_changed = engine.pythonpath is None and engine_source.fingerprint() != src_before
+    markdown = render_markdown(summaries, checks, manifests, command, engine, engine_changed)
     print()
     print(markdown)
     results_dir = out_dir / "results"
@@ -433,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "command": command,
         "machine": _machine(),
-        "versions": _versions(),
+        "versions": _versions(engine),
+        "engine_changed_during_run": engine_changed,
         "manifests": {k: asdict(v) for k, v in manifests.items()},
         "summaries": [asdict(s) for s in summaries],
         "checks": checks,
