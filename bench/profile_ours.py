@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import engine_source
 import gen
 import run as bench_run
 import workload as wl
@@ -33,7 +34,7 @@ _POLARS_CALLS = (
 )
 
 
-def profile(size: str, workload: str, data_dir: Path, out_dir: Path) -> Path:
+def profile(size: str, workload: str, data_dir: Path, out_dir: Path, use_snapshot: bool) -> Path:
     """Run ours once under cProfile on the benchmark's store; returns the .prof file."""
     manifest = gen.ensure_data(size, data_dir)
     store = out_dir / "store"
@@ -43,6 +44,8 @@ def profile(size: str, workload: str, data_dir: Path, out_dir: Path) -> Path:
     prof.parent.mkdir(parents=True, exist_ok=True)
     worker = which_in_venv("karet-worker") or "karet-worker"
     env = {**bench_run._base_env(), "KARET_DATA_DIR": str(store)}
+    if use_snapshot:
+        env["PYTHONPATH"] = str(engine_source.snapshot(out_dir).pythonpath)
     cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), worker, "run", prefix]
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     return prof
@@ -80,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=gen.DEFAULT_DATA_DIR)
     parser.add_argument("--out-dir", type=Path, default=bench_run.DEFAULT_OUT_DIR)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--snapshot", action="store_true", help="profile the committed src/")
     args = parser.parse_args(argv)
-    prof = profile(args.size, args.workload, args.data_dir.resolve(), args.out_dir.resolve())
+    prof = profile(
+        args.size, args.workload, args.data_dir.resolve(), args.out_dir.resolve(), args.snapshot
+    )
     print(f"profile: {prof}  (open with `python -m pstats {prof}`)")
     print(summarise(prof, args.top))
     return 0
