@@ -129,9 +129,10 @@ class Spill:
 
 def write_parquet(parts: Sequence[Part], schema: pl.Schema, target: Path) -> None:
     """Concatenate parts into one Parquet file, streaming. Fixed row groups and settings keep
-    the bytes identical for identical input; no parts gives an empty file of the schema."""
+    the bytes identical for identical input; no parts gives an empty file of the schema.
+    Snappy, like DuckDB's and Spark's default: half the encoding time of zstd here."""
     frames = [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in parts]
     frame = pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
     frame.select(schema.names()).sink_parquet(
-        target, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE
+        target, compression="snappy", statistics=True, row_group_size=ROW_GROUP_SIZE
     )
