@@ -33,7 +33,14 @@ from karet_worker.engine.extract import (
     record_chunks,
     removing,
 )
-from karet_worker.engine.load import HIVE_NULL, MemoryBudget, Spill, encode_segment, write_parquet
+from karet_worker.engine.load import (
+    HIVE_NULL,
+    MemoryBudget,
+    Part,
+    Spill,
+    encode_segment,
+    write_parquet,
+)
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, ProgressListener, RunResult
 from karet_worker.engine.transform import (
     WHERE_FLAG,
@@ -45,6 +52,8 @@ from karet_worker.expressions.lookups import LookupCompiler
 from karet_worker.storage.base import ObjectNotFound, ObjectStore
 
 log = logging.getLogger("karet_worker.engine")
+
+WRITERS = 2  # Parquet files encoded at once
 
 
 class PrefixLocks:
@@ -264,8 +273,8 @@ class _Run:
         with open_text(path, key, source.csv) as stream:
             header = read_header(stream, source.csv)
             check_header(header.names, source)
-            for chunk in record_chunks(stream, header.rest, source.csv.quote):
-                typed = parse_chunk(chunk, header.names, source)
+            chunks = record_chunks(stream, header.rest, source.csv.quote)
+            for typed in self._parsed_ahead(chunks, header.names, source):
                 rows += typed.height
                 for column, count in _flag_sums(typed, flags).items():
                     bad_values[column] += count
@@ -279,6 +288,19 @@ class _Run:
                 f"{declared} and became null"
             )
         return rows
+
+    def _parsed_ahead(
+        self, chunks: Iterator[bytes], names: list[str], source: SourceContainer
+    ) -> Iterator[pl.DataFrame]:
+        """Parse the next chunk on the pool while this one is transformed (both cores busy)."""
+        pending: Future[pl.DataFrame] | None = None
+        for chunk in chunks:
+            parsing = self.pool.submit(parse_chunk, chunk, names, source)
+            if pending is not None:
+                yield pending.result()
+            pending = parsing
+        if pending is not None:
+            yield pending.result()
 
     def _transform_batch(self, state: _MappingState, batch: pl.DataFrame) -> None:
         plan = state.plan
@@ -305,7 +327,9 @@ class _Run:
         """Write every successful mapping's objects; returns keys written and failed tables."""
         written: set[str] = set()
         failed_tables: set[str] = set()
-        uploads: list[Future[None]] = []
+        writes: list[Future[Future[None]]] = []
+        # Two Parquet encodes at a time keep both cores busy; uploads go to the I/O pool.
+        writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="karet-write")
         for index, state in enumerate(states):
             plan = state.plan
             violations = state.checker.violations()
@@ -329,14 +353,22 @@ class _Run:
             for number, (segment, pieces) in enumerate(segments.items()):
                 key = f"{base}{segment + '/' if segment else ''}{plan.mapping.id}.parquet"
                 local = self.workdir / f"out-{index:04d}-{number:06d}.parquet"
-                write_parquet(pieces, payload, local)
-                uploads.append(self.pool.submit(self._upload, key, local))
+                writes.append(writers.submit(self._write, pieces, payload, local, key))
                 written.add(key)
+        try:
+            uploads = [write.result() for write in writes]
+            for upload in uploads:
+                upload.result()
+        finally:
+            writers.shutdown(cancel_futures=True)
+        for state in states:
             self.pool.submit(state.spill.discard)  # deleting spilled files is slow: overlap it
-        for upload in uploads:
-            upload.result()
         self.result.partitions_written = len(written)
         return written, failed_tables
+
+    def _write(self, parts: list[Part], schema: pl.Schema, local: Path, key: str) -> Future[None]:
+        write_parquet(parts, schema, local)
+        return self.pool.submit(self._upload, key, local)
 
     def _upload(self, key: str, local: Path) -> None:
         with removing(local):
