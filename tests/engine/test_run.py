@@ -360,3 +360,14 @@ def test_partition_by_a_date_converted_from_text_and_a_lookup(ws: Workspace) -> 
     assert result.errors == []
     assert ws.objects() == ["clean/t/year=2024/month=02/day=09/m1.parquet"]
     assert ws.read("t")["category"].to_list() == ["food", "other"]
+
+
+def test_a_table_without_mappings_is_reported_as_skipped(ws: Workspace) -> None:
+    config = make_config(source_schema=[("v", "string")], table_schema=[("v", "string")])
+    config["analytic_tables"].append(
+        {"id": "orphan", "name": "O", "schema": [{"name": "v", "type": "string"}]}
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "v\na\n")
+    result = ws.run()
+    assert "table 'orphan' is skipped: no mapping writes to it" in result.warnings

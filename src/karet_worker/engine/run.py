@@ -198,6 +198,12 @@ class _Run:
         config = load_config(self.store, self.prefix)
         self.log.info("run started", extra={"clean_run": self.clean_run})
         states = self._plan(config)
+        fed = {s.plan.table.id for s in states}
+        for table in config.analytic_tables:
+            if table.id not in fed:
+                self.result.warnings.append(
+                    f"table '{table.id}' is skipped: no mapping writes to it"
+                )
         for source in config.source_containers:
             mine = [s for s in states if s.plan.source.id == source.id]
             if mine:
