@@ -2,6 +2,7 @@
 
 Nothing that parses, transforms and partitions the same bytes can be much faster than this,
 so ours/floor says how much the pipeline work itself costs. Threads: POLARS_MAX_THREADS.
+Snappy, like karet-worker's output and DuckDB's default, so all three pay the same encoder.
 Usage: `python bench/floor.py --out FILE.parquet FILE.csv...`
 """
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     schema = dict.fromkeys(SOURCE_COLUMNS, pl.String)
-    pl.scan_csv(args.inputs, schema=schema).sink_parquet(args.out)
+    pl.scan_csv(args.inputs, schema=schema).sink_parquet(args.out, compression="snappy")
     return 0
 
 

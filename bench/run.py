@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import compare
 import engine_source
@@ -234,18 +235,15 @@ def _versions(engine: EngineSource) -> str:
     )
 
 
-def render_markdown(
-    summaries: list[Summary],
-    checks: dict[str, str],
-    manifests: dict[str, gen.Manifest],
-    command: str,
-    engine: EngineSource,
-    engine_changed: bool,
-) -> str:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def render_markdown(payload: dict[str, Any]) -> str:
+    """The two tables for bench/README.md, from a results payload (also a saved JSON)."""
+    summaries = [Summary(**s) for s in payload["summaries"]]
+    manifests = {k: gen.Manifest(**v) for k, v in payload["manifests"].items()}
+    checks: dict[str, str] = payload["checks"]
     lines = [
-        f"Measured {stamp} on {_machine()}; {_versions(engine)}; {THREADS} threads each.",
-        f"Command: `{command}`",
+        f"Measured {payload['measured_at']} on {payload['machine']}; {payload['versions']}; "
+        f"{THREADS} threads each.",
+        f"Command: `{payload['command']}`",
         "",
         "| size | rows | workload | contender | wall s (median) | rows/s | MB/s | peak RSS MB "
         "| CPU % | others' CPU % (max) | runs: wall s |",
@@ -264,13 +262,14 @@ def render_markdown(
             f"| {runs or '-'} |"
         )
     by_key = {(s.size, s.workload, s.contender): s for s in summaries}
+    sizes = sorted(dict.fromkeys(s.size for s in summaries), key=list(gen.SIZES).index)
     lines += [
         "",
         "| size | workload | ours/DuckDB (target) | ours/floor (≤ 3) | S3/local (≤ 1.5) "
-        "| ours peak RSS MB | same rows as DuckDB |",
+        f"| ours peak RSS MB (÷ {sizes[0] if sizes else '-'}; ≤ 1.25) | same rows as DuckDB |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
-    for size in dict.fromkeys(s.size for s in summaries):
+    for size in sizes:
         for workload in dict.fromkeys(s.workload for s in summaries if s.size == size):
             if workload == "-":
                 continue
@@ -278,17 +277,23 @@ def render_markdown(
             duck = by_key.get((size, workload, "duckdb"))
             floor = by_key.get((size, "-", "floor"))
             s3 = by_key.get((size, workload, "ours-s3"))
+            base = by_key.get((sizes[0], workload, "ours"))
             wall = ours.wall_s if ours else None
+            rss = ours.peak_rss_mb if ours else None
+            growth = _ratio(rss, base.peak_rss_mb if base else None)
+            rss_text = _fmt(rss, ".0f") + (
+                f" (x{growth:.2f})" if growth is not None and size != sizes[0] else ""
+            )
             target = "≤ 0.25" if workload == "lookup-heavy" else "≤ 0.8"
             lines.append(
                 f"| {size} | {workload} "
                 f"| {_fmt(_ratio(wall, duck.wall_s if duck else None), '.2f')} ({target}) "
                 f"| {_fmt(_ratio(wall, floor.wall_s if floor else None), '.2f')} "
                 f"| {_fmt(_ratio(s3.wall_s if s3 else None, wall), '.2f', '-')} "
-                f"| {_fmt(ours.peak_rss_mb if ours else None, '.0f')} "
+                f"| {rss_text} "
                 f"| {checks.get(f'{size}/{workload}', 'not checked')} |"
             )
-    if engine_changed:
+    if payload.get("engine_changed_during_run"):
         lines += [
             "",
             "**Warning: src/ changed while this ran, so ours' figures mix engine versions; "
@@ -334,7 +339,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0.3,
         help="'idle' means other processes use fewer than this many cores (default 0.3)",
     )
+    parser.add_argument(
+        "--from-json", type=Path, help="only re-print the tables of a saved results JSON"
+    )
     args = parser.parse_args(argv)
+    if args.from_json:
+        print(render_markdown(json.loads(args.from_json.read_text())))
+        return 0
     sizes: list[str] = args.size or ["250mb"]
     workloads: list[str] = args.workload or list(wl.WORKLOADS)
     contenders: list[str] = args.contender or ["ours", "duckdb", "floor"]
@@ -439,13 +450,9 @@ def main(argv: list[str] | None = None) -> int:
 
     summaries = _summaries([j for s in sizes for j in jobs_by_size[s]], manifests)
     engine_changed = engine.pythonpath is None and engine_source.fingerprint() != src_before
-    markdown = render_markdown(summaries, checks, manifests, command, engine, engine_changed)
-    print()
-    print(markdown)
-    results_dir = out_dir / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    now = datetime.now(UTC)
     payload = {
+        "measured_at": now.strftime("%Y-%m-%d %H:%M UTC"),
         "command": command,
         "machine": _machine(),
         "versions": _versions(engine),
@@ -455,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "failures": failures,
     }
+    markdown = render_markdown(payload)
+    print()
+    print(markdown)
+    results_dir = out_dir / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
     for path in [results_dir / f"{stamp}.json", *([args.json] if args.json else [])]:
         path.write_text(json.dumps(payload, indent=2) + "\n")
     (results_dir / f"{stamp}.md").write_text(markdown)
