@@ -172,7 +172,7 @@ def record_chunks(
     """Cut the data into chunks of about CHUNK_BYTES that end at a record boundary: a newline
     preceded by an even number of quote characters (quoted newlines stay inside a chunk)."""
     quote_byte = quote.encode()
-    buffer = first
+    buffer = bytearray(first)  # appended in place; each chunk is copied out once
     while True:
         more = stream.read(size or CHUNK_BYTES)
         if not more:
@@ -180,10 +180,12 @@ def record_chunks(
         buffer += more
         cut = _last_record_end(buffer, quote_byte)
         if cut:
-            yield buffer[:cut]
-            buffer = buffer[cut:]
+            with memoryview(buffer) as view:
+                chunk = bytes(view[:cut])
+            del buffer[:cut]
+            yield chunk
     if buffer.strip():
-        yield buffer
+        yield bytes(buffer)
 
 
 def _record_end(data: bytes, start: int, quote: bytes) -> int | None:
@@ -200,7 +202,7 @@ def _record_end(data: bytes, start: int, quote: bytes) -> int | None:
         position = newline + 1
 
 
-def _last_record_end(data: bytes, quote: bytes) -> int:
+def _last_record_end(data: bytes | bytearray, quote: bytes) -> int:
     """The offset just past the last complete record in `data` (0 when there is none)."""
     quotes_before = data.count(quote) % 2
     newline = len(data)
