@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from tests.expressions.expr_helpers import parse
 from tests.expressions.test_expr_properties import SCHEMA, expressions, rows
@@ -33,18 +33,33 @@ def test_shared_subtrees_become_columns_computed_first() -> None:
     )
 
 
+_EMPTY_ROW = {"s": None, "t": None, "x": None, "i": None, "p": None}
+_IF_S = {"kind": "if", "cond": {"kind": "col", "name": "s"}, "then": {"kind": "null"},
+         "else": {"kind": "str", "value": ""}}  # fmt: skip
+
+
 @settings(max_examples=150, deadline=None)
 @given(parts=st.lists(expressions, min_size=1, max_size=3), data=rows)
+@example(  # found in CI: a literal compared with a column-dependent `if`
+    parts=[{"kind": "eq", "left": {"kind": "concat", "sep": "", "args": []}, "right": _IF_S}],
+    data=[_EMPTY_ROW, _EMPTY_ROW],
+)
 def test_hoisted_columns_equal_direct_evaluation(
     parts: list[dict[str, Any]], data: list[dict[str, Any]]
 ) -> None:
     exprs = [parse(e) for e in _with_repeats(parts)]
     frame = pl.DataFrame({n: [r[n] for r in data] for n in SCHEMA}, schema=SCHEMA)
     names = [f"c{i}" for i in range(len(exprs))]
-    # with_columns, not select: literal-only columns still get one value per row
-    direct = frame.with_columns(
-        compile_expr(e, SCHEMA, ()).expr.alias(n) for n, e in zip(names, exprs, strict=True)
-    ).select(names)
+    # lazy with_columns, as the engine runs them: literal-only columns still get one value per
+    # row (Polars 2.1's eager with_columns refuses `lit == when(...)` as length 1)
+    direct = (
+        frame.lazy()
+        .with_columns(
+            compile_expr(e, SCHEMA, ()).expr.alias(n) for n, e in zip(names, exprs, strict=True)
+        )
+        .select(names)
+        .collect()
+    )
     stages, rewritten = hoist_shared(exprs)
     scope: dict[str, Any] = dict(SCHEMA)
     staged = frame.lazy()
