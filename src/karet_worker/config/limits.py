@@ -143,28 +143,19 @@ def check_depth(document: object) -> DepthCheck:
     """Reject expressions deeper than 64 levels and JSON deeper than MAX_JSON_DEPTH, cleanly."""
     json_cuts = _too_deep_json(document)
     check = DepthCheck(_replace(document, [(path, None) for path in json_cuts]))
-    for path in json_cuts:
-        pointer = to_pointer(path)
-        check.cut_pointers.append(pointer)
-        check.problems.append(
-            Problem(
-                SCHEMA,
-                f"value at {pointer or '/'} is nested more than {MAX_JSON_DEPTH} levels deep",
-                pointer,
-            )
-        )
+    _report_cuts(check, json_cuts, "value", MAX_JSON_DEPTH)
     expression_cuts = _too_deep_expressions(check.document)
     check.document = _replace(
         check.document, [(p, dict(_NULL_EXPRESSION)) for p in expression_cuts]
     )
-    for path in expression_cuts:
+    _report_cuts(check, expression_cuts, "expression", MAX_EXPRESSION_DEPTH)
+    return check
+
+
+def _report_cuts(check: DepthCheck, paths: list[Path], what: str, limit: int) -> None:
+    """One `schema` problem per node that was cut for being nested past `limit`."""
+    for path in paths:
         pointer = to_pointer(path)
         check.cut_pointers.append(pointer)
-        check.problems.append(
-            Problem(
-                SCHEMA,
-                f"expression at {pointer} is nested more than {MAX_EXPRESSION_DEPTH} levels deep",
-                pointer,
-            )
-        )
-    return check
+        message = f"{what} at {pointer or '/'} is nested more than {limit} levels deep"
+        check.problems.append(Problem(SCHEMA, message, pointer))
