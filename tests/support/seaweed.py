@@ -29,6 +29,7 @@ SECRET_KEY = "karet-test-secret"
 REGION = "us-east-1"
 GRPC_OFFSET = 10000  # every weed port P also opens P + 10000
 START_TIMEOUT = 60.0
+READY_BUCKET = "karet-test-ready"  # the readiness probe's own bucket, so tests never see it
 
 
 def weed_binary() -> Path:
@@ -75,7 +76,7 @@ class SeaweedServer:
             if not self.ports or attempt > 0:
                 self.ports = free_ports(5, with_offset=GRPC_OFFSET)
             self._proc = spawn(self._argv(), env=self._env(), cwd=self.root, log=self.log)
-            if self._wait_healthy():
+            if self._wait_healthy() and self._wait_data_plane():
                 return
             stop(self._proc)
             self._proc = None
@@ -128,6 +129,30 @@ class SeaweedServer:
                     return True
             except httpx.HTTPError:
                 pass
+            time.sleep(0.1)
+        return False
+
+    def _wait_data_plane(self) -> bool:
+        """Wait until objects can be written and read back.
+
+        /healthz answers as soon as the S3 gateway is up, but after a restart the volume server
+        may not have re-registered with the master yet, and GETs of existing objects answer 500
+        for a moment. A probe round trip only succeeds once the whole chain is back.
+        """
+        deadline = time.monotonic() + START_TIMEOUT
+        client = self.client()
+        with contextlib.suppress(Exception):
+            client.create_bucket(Bucket=READY_BUCKET)
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                return False
+            try:
+                client.put_object(Bucket=READY_BUCKET, Key="probe", Body=b"ok")
+                if client.get_object(Bucket=READY_BUCKET, Key="probe")["Body"].read() == b"ok":
+                    return True
+            except Exception:  # any S3/transport error means "not ready yet"
+                with contextlib.suppress(Exception):
+                    client.create_bucket(Bucket=READY_BUCKET)
             time.sleep(0.1)
         return False
 
