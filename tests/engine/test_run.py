@@ -201,6 +201,88 @@ def test_assertion_violation_fails_only_that_mapping(ws: Workspace) -> None:
     assert any("'amount' violates max" in e for e in failures)
 
 
+def test_source_column_assertions_fail_every_mapping_of_that_source(ws: Workspace) -> None:
+    """Assertions declared on a source's columns check the rows read (all of them, before any
+    mapping's `where`); a violation fails each mapping reading that source, and only those."""
+    config = make_config(
+        source_schema=[("id", "string"), ("amount", "float64")],
+        table_schema=[("id", "string"), ("amount", "float64")],
+        mapping_extra={
+            "where": {"kind": "gt", "left": col("amount"), "right": {"kind": "num", "value": 0}}
+        },
+    )
+    config["source_containers"][0]["schema"][0]["nullable"] = False
+    config["source_containers"][0]["schema"][1]["assertions"] = {"max": 10}
+    config["mappings"].append(
+        {
+            "id": "m2",
+            "source_container_id": "src",
+            "analytic_table_id": "t",
+            "columns": [{"name": "id", "expr": col("id")}],
+        }
+    )
+    config["source_containers"].append(
+        {
+            "id": "other",
+            "name": "Other",
+            "path_prefix": "other/",
+            "schema": [{"name": "id", "type": "string", "nullable": False}],
+        }
+    )
+    config["analytic_tables"].append(
+        {"id": "ok", "name": "OK", "schema": [{"name": "id", "type": "string"}]}
+    )
+    config["mappings"].append(
+        {
+            "id": "m3",
+            "source_container_id": "other",
+            "analytic_table_id": "ok",
+            "columns": [{"name": "id", "expr": col("id")}],
+        }
+    )
+    ws.config(config)
+    # -3 is dropped by `where` but still read: the source's not_null sees the empty id.
+    ws.put("raw/a.csv", "id,amount\nx,1\n,-3\ny,20\n")
+    ws.put("other/a.csv", "id\np\nq\n")
+    result = ws.run()
+
+    assert ws.objects() == ["clean/ok/m3.parquet"]
+    for mapping_id in ("m1", "m2"):
+        failures = sorted(e for e in result.errors if f"mapping '{mapping_id}'" in e)
+        assert failures == [
+            f"mapping '{mapping_id}' failed an assertion: source 'src' column 'amount' "
+            "violates max 10.0: 1 row(s); nothing written for this mapping",
+            f"mapping '{mapping_id}' failed an assertion: source 'src' column 'id' "
+            "violates not_null: 1 row(s); nothing written for this mapping",
+        ]
+    assert not any("m3" in e for e in result.errors)
+
+
+def test_source_assertions_ignore_rows_of_skipped_files(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that fails after some of its chunks were checked leaves no violations behind."""
+    config = make_config(source_schema=[("id", "string")], table_schema=[("id", "string")])
+    config["source_containers"][0]["schema"][0]["assertions"] = {"unique": True}
+    ws.config(config)
+    ws.put("raw/a.csv", "id\n" + "".join(f"a{i}\n" for i in range(300)))
+    # b.csv repeats a.csv's ids and empty ids over many chunks, then has a malformed line
+    repeats = "".join(f"a{i}\n\n" for i in range(300)) * 20
+    ws.put("raw/b.csv", "id\n" + repeats + "x,extra\n")
+    monkeypatch.setattr("karet_worker.engine.extract.CHUNK_BYTES", 4096)
+    result = ws.run()
+    assert any("raw/b.csv: skipped" in e for e in result.errors), result.errors
+    assert not any("violates" in e for e in result.errors), result.errors
+    assert ws.read("t").height == 300
+
+    config["source_containers"][0]["schema"][0]["nullable"] = False
+    ws.config(config)
+    ws.put("raw/b.csv", "id\n" + repeats)  # now readable: its repeats and nulls count
+    errors = ws.run().errors
+    assert any("source 'src' column 'id' violates unique" in e for e in errors), errors
+    assert any("source 'src' column 'id' violates not_null" in e for e in errors), errors
+
+
 def test_output_types_are_enforced_with_typed_nulls_and_warnings(ws: Workspace) -> None:
     config = make_config(
         source_schema=[("a", "string")],

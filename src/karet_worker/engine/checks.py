@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from karet_worker.config.model import AnalyticTable, ColumnSchema
+from karet_worker.config.model import ColumnSchema
 
 
 class KeySet:
@@ -56,11 +56,15 @@ class _ColumnCheck:
 
 
 class AssertionChecker:
-    """Counts violations of the table's column assertions (`nullable: false` = `not_null`)."""
+    """Counts violations of column assertions (`nullable: false` = `not_null`).
 
-    def __init__(self, table: AnalyticTable) -> None:
+    Used for a table's columns (on a mapping's output) and for a source's columns (on the rows
+    read); `subject` says which in the messages, e.g. "source 'bank' column"."""
+
+    def __init__(self, columns: list[ColumnSchema], subject: str = "column") -> None:
+        self._subject = subject
         self._checks: list[_ColumnCheck] = []
-        for column in table.columns:
+        for column in columns:
             a = column.assertions
             if a is None and column.nullable:
                 continue
@@ -68,7 +72,7 @@ class AssertionChecker:
             self._checks.append(_ColumnCheck(column, unique))
 
     def observe(self, frame: pl.DataFrame) -> None:
-        """Count the violations in one batch of output rows (after `where`, before dedup)."""
+        """Count the violations in one batch of rows (for a table: after `where`, before dedup)."""
         if frame.is_empty():
             return
         exprs: list[pl.Expr] = []
@@ -115,7 +119,7 @@ class AssertionChecker:
                     "min": f"min {a.min if a else ''}",
                     "max": f"max {a.max if a else ''}",
                 }[label]
-                messages.append(f"column '{column.name}' violates {rule}: {count} row(s)")
+                messages.append(f"{self._subject} '{column.name}' violates {rule}: {count} row(s)")
         return messages
 
 

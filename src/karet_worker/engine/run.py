@@ -193,6 +193,7 @@ class _Run:
         self.workdir = workdir
         self.pool = pool
         self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
+        self.source_violations: dict[str, list[str]] = {}  # source id -> its assertion failures
 
     def execute(self) -> None:
         config = load_config(self.store, self.prefix)
@@ -225,7 +226,7 @@ class _Run:
                 _MappingState(
                     plan=plan,
                     spill=Spill(self.workdir / f"spill-{index:04d}", plan.payload, budget),
-                    checker=AssertionChecker(table),
+                    checker=AssertionChecker(table.columns),
                     dedup=KeySet(list(table.dedup_keys)) if table.dedup_keys else None,
                 )
             )
@@ -242,37 +243,50 @@ class _Run:
             )
             return
         fetches = Prefetcher(self.store, keys, self.workdir, self.pool, ahead=4)
+        checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
         for key, future in fetches:
             try:
                 local = future.result()
                 with removing(local.path, temporary=local.temporary) as path:
-                    rows = self._process_file(key, path, source, states)
+                    rows = self._process_file(key, path, source, states, checker)
             except BadInputFile as exc:
-                self._skip(key, str(exc), states)
+                self._skip(key, str(exc), states, checker)
                 continue
             except ObjectNotFound:
-                self._skip(key, "the object disappeared while the run was reading it", states)
+                reason = "the object disappeared while the run was reading it"
+                self._skip(key, reason, states, checker)
                 continue
             except (pl.exceptions.PolarsError, OSError) as exc:
-                self._skip(key, _polars_reason(exc), states)
+                self._skip(key, _polars_reason(exc), states, checker)
                 continue
+            checker.commit()
             for state in states:
                 state.commit()
             self.result.files_processed += 1
             self.result.rows_read += rows
             if self.progress is not None:
                 self.progress.file_done(key, rows)
+        self.source_violations[source.id] = checker.violations()
 
-    def _skip(self, key: str, reason: str, states: list[_MappingState]) -> None:
+    def _skip(
+        self, key: str, reason: str, states: list[_MappingState], checker: AssertionChecker
+    ) -> None:
+        checker.rollback()
         for state in states:
             state.rollback()
         self.result.errors.append(f"{key}: skipped: {reason}")
         self.log.warning("input skipped", extra={"key": key, "reason": reason})
 
     def _process_file(
-        self, key: str, path: Path, source: SourceContainer, states: list[_MappingState]
+        self,
+        key: str,
+        path: Path,
+        source: SourceContainer,
+        states: list[_MappingState],
+        checker: AssertionChecker,
     ) -> int:
-        """Read one input chunk by chunk; every mapping of the source sees each chunk once."""
+        """Read one input chunk by chunk; every mapping of the source sees each chunk once,
+        after the source's own column assertions have counted it."""
         rows = 0
         bad_values: dict[str, int] = defaultdict(int)
         flags = [bad_flag(c.name) for c in source.columns if c.type != "string"]
@@ -285,6 +299,7 @@ class _Run:
                 for column, count in _flag_sums(typed, flags).items():
                     bad_values[column] += count
                 typed = typed.drop(flags)
+                checker.observe(typed)
                 for state in states:
                     self._transform_batch(state, apply_plan(state.plan, typed.lazy()).collect())
         for column, count in bad_values.items():
@@ -338,7 +353,8 @@ class _Run:
         writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="karet-write")
         for index, state in enumerate(states):
             plan = state.plan
-            violations = state.checker.violations()
+            violations = self.source_violations.get(plan.source.id, [])
+            violations = violations + state.checker.violations()
             if violations:
                 failed_tables.add(plan.table.id)
                 for message in violations:
