@@ -283,6 +283,31 @@ def test_source_assertions_ignore_rows_of_skipped_files(
     assert any("source 'src' column 'id' violates not_null" in e for e in errors), errors
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ('1,12" pipe\n2,x\n3,y\n', "a quote character is unbalanced"),
+        ("1,x\n2,y,extra\n", "a row has more fields than the header"),
+    ],
+)
+def test_malformed_rows_are_explained_in_the_users_terms(
+    ws: Workspace, body: str, reason: str
+) -> None:
+    config = make_config(
+        source_schema=[("a", "string"), ("b", "string")],
+        table_schema=[("a", "string"), ("b", "string")],
+    )
+    ws.config(config)
+    ws.put("raw/bad.csv", "a,b\n" + body)
+    ws.put("raw/good.csv", "a,b\n1,ok\n")
+    result = ws.run()
+    assert result.rows_written == 1
+    [error] = result.errors
+    assert error.startswith("pipelines/t/raw/bad.csv: skipped: could not be parsed as CSV: ")
+    assert reason in error
+    assert "schema" not in error and "row_offset" not in error  # no Polars API vocabulary
+
+
 def test_output_types_are_enforced_with_typed_nulls_and_warnings(ws: Workspace) -> None:
     config = make_config(
         source_schema=[("a", "string")],
