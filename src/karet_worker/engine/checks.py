@@ -1,4 +1,4 @@
-"""Checks over a mapping's whole output, fed batch by batch: column assertions and dedup.
+"""Column assertions over a mapping's whole output (or a source's rows), fed batch by batch.
 
 State changes are staged per input file (`commit`/`rollback`), so a file that turns out to be
 unusable half-way leaves no trace in the keys seen or the violations counted."""
@@ -10,41 +10,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from karet_worker.config.model import ColumnSchema
-
-
-class KeySet:
-    """The distinct key tuples seen so far (memory grows with distinct keys, not with rows)."""
-
-    def __init__(self, keys: list[str]) -> None:
-        self.keys = keys
-        self._committed: pl.DataFrame | None = None
-        self._pending: list[pl.DataFrame] = []
-
-    def first_new(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Rows whose key was not seen before (and first of their key within `frame`);
-        their keys become pending."""
-        if frame.is_empty():
-            return frame
-        fresh = frame.filter(pl.struct(self.keys).is_first_distinct())
-        for seen in self._seen():
-            fresh = fresh.join(
-                seen, on=self.keys, how="anti", nulls_equal=True, maintain_order="left"
-            )
-        self._pending.append(fresh.select(self.keys))
-        return fresh
-
-    def commit(self) -> None:
-        if self._pending:
-            parts = [] if self._committed is None else [self._committed]
-            self._committed = pl.concat([*parts, *self._pending]).rechunk()
-            self._pending = []
-
-    def rollback(self) -> None:
-        self._pending = []
-
-    def _seen(self) -> list[pl.DataFrame]:
-        parts = [] if self._committed is None else [self._committed]
-        return parts + self._pending
+from karet_worker.engine.keys import KeySet
 
 
 @dataclass

@@ -19,7 +19,7 @@ import polars as pl
 
 from karet_worker.config.model import PipelineConfig, SourceContainer
 from karet_worker.config.validate import validate_json
-from karet_worker.engine.checks import AssertionChecker, KeySet
+from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.extract import (
     POLARS_TYPES,
     BadInputFile,
@@ -33,6 +33,7 @@ from karet_worker.engine.extract import (
     record_chunks,
     removing,
 )
+from karet_worker.engine.keys import KeySet
 from karet_worker.engine.load import (
     HIVE_NULL,
     MemoryBudget,
