@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,3 +138,12 @@ def test_s3_run_matches_duckdb(tiny: TinyRun, tmp_path: Path) -> None:
             f"SELECT {cols} FROM {_hive(downloaded)} EXCEPT ALL SELECT {cols} FROM {_hive(duck)}"
         ).fetchall()
     assert diff == []
+
+
+def test_dedup_bench_runs_and_keeps_every_distinct_key() -> None:
+    rows = 200_000
+    output = _run([str(BENCH / "dedup_bench.py"), "--rows", str(rows)]).stdout
+    [line] = [line for line in output.splitlines() if line.startswith(f"| {rows:,} |")]
+    kept = int(line.split("|")[2].replace(",", ""))
+    ids = pl.select(pl.int_range(0, rows).hash() % 10**10).to_series()
+    assert kept == ids.n_unique()
