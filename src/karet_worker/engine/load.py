@@ -16,8 +16,11 @@ import polars as pl
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-MEMORY_BUDGET = 192 * 1024 * 1024  # output rows held in memory per run before spilling
-ROW_GROUP_SIZE = 256 * 1024
+# Output rows held in memory per run before spilling. 192 MB bought no speed over 96 MB and
+# cost 100-250 MB of peak RSS (bench/README.md, "Memory").
+MEMORY_BUDGET = 96 * 1024 * 1024
+# 128k rows, about DuckDB's default (122,880): the writers' buffers scale with it.
+ROW_GROUP_SIZE = 128 * 1024
 
 
 def encode_segment(value: object, *, zero_pad: int = 0) -> str:
@@ -132,7 +135,10 @@ def write_parquet(parts: Sequence[Part], schema: pl.Schema, target: Path) -> Non
     the bytes identical for identical input; no parts gives an empty file of the schema.
     Snappy, like DuckDB's and Spark's default: half the encoding time of zstd here."""
     frames = [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in parts]
-    frame = pl.concat(frames) if frames else pl.LazyFrame(schema=schema)
+    # One part at a time: a parallel concat reads ahead in many spilled parts at once, and
+    # the load phase's memory then grew with the partition's size.
+    frame = pl.concat(frames, parallel=False) if frames else pl.LazyFrame(schema=schema)
     frame.select(schema.names()).sink_parquet(
         target, compression="snappy", statistics=True, row_group_size=ROW_GROUP_SIZE
     )
+
