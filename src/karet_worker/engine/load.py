@@ -141,4 +141,3 @@ def write_parquet(parts: Sequence[Part], schema: pl.Schema, target: Path) -> Non
     frame.select(schema.names()).sink_parquet(
         target, compression="snappy", statistics=True, row_group_size=ROW_GROUP_SIZE
     )
-
