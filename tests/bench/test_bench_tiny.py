@@ -147,3 +147,11 @@ def test_dedup_bench_runs_and_keeps_every_distinct_key() -> None:
     kept = int(line.split("|")[2].replace(",", ""))
     ids = pl.select(pl.int_range(0, rows).hash() % 10**10).to_series()
     assert kept == ids.n_unique()
+
+
+def test_memory_probe_runs_on_the_bench_store(tiny: TinyRun) -> None:
+    store = tiny.out_dir / "store"
+    output = _run([str(BENCH / "memory.py"), "--pipeline", "plain-tiny", "--store", str(store)])
+    lines = output.stdout.splitlines()
+    assert f"{TINY_ROWS:,} rows" in lines[0], output.stdout
+    assert any(line.strip().startswith("read: peak") for line in lines[1:]), output.stdout
