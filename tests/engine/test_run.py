@@ -7,7 +7,7 @@ import gzip
 
 import polars as pl
 import pytest
-from tests.engine.workspace import Workspace, col, make_config
+from tests.engine.workspace import Workspace, col, copy_mapping, make_config
 
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound
 
@@ -183,14 +183,7 @@ def test_assertion_violation_fails_only_that_mapping(ws: Workspace) -> None:
     config["analytic_tables"].append(
         {"id": "ok", "name": "OK", "schema": [{"name": "id", "type": "string"}]}
     )
-    config["mappings"].append(
-        {
-            "id": "m2",
-            "source_container_id": "src",
-            "analytic_table_id": "ok",
-            "columns": [{"name": "id", "expr": col("id")}],
-        }
-    )
+    config["mappings"].append(copy_mapping("m2", "src", "ok", "id"))
     ws.config(config)
     ws.put("raw/a.csv", "id,amount\nx,1\nx,20\n,-3\n")
     result = ws.run()
@@ -213,14 +206,7 @@ def test_source_column_assertions_fail_every_mapping_of_that_source(ws: Workspac
     )
     config["source_containers"][0]["schema"][0]["nullable"] = False
     config["source_containers"][0]["schema"][1]["assertions"] = {"max": 10}
-    config["mappings"].append(
-        {
-            "id": "m2",
-            "source_container_id": "src",
-            "analytic_table_id": "t",
-            "columns": [{"name": "id", "expr": col("id")}],
-        }
-    )
+    config["mappings"].append(copy_mapping("m2", "src", "t", "id"))
     config["source_containers"].append(
         {
             "id": "other",
@@ -232,14 +218,7 @@ def test_source_column_assertions_fail_every_mapping_of_that_source(ws: Workspac
     config["analytic_tables"].append(
         {"id": "ok", "name": "OK", "schema": [{"name": "id", "type": "string"}]}
     )
-    config["mappings"].append(
-        {
-            "id": "m3",
-            "source_container_id": "other",
-            "analytic_table_id": "ok",
-            "columns": [{"name": "id", "expr": col("id")}],
-        }
-    )
+    config["mappings"].append(copy_mapping("m3", "other", "ok", "id"))
     ws.config(config)
     # -3 is dropped by `where` but still read: the source's not_null sees the empty id.
     ws.put("raw/a.csv", "id,amount\nx,1\n,-3\ny,20\n")

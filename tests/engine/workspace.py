@@ -44,6 +44,16 @@ def col(name: str) -> dict[str, Any]:
     return {"kind": "col", "name": name}
 
 
+def copy_mapping(mapping_id: str, source_id: str, table_id: str, column: str) -> dict[str, Any]:
+    """A mapping that copies one column as is: the filler of multi-mapping tests."""
+    return {
+        "id": mapping_id,
+        "source_container_id": source_id,
+        "analytic_table_id": table_id,
+        "columns": [{"name": column, "expr": col(column)}],
+    }
+
+
 def make_config(
     *,
     source_schema: list[tuple[str, str]],
