@@ -77,6 +77,20 @@ def pipeline(
     }
 
 
+def copy_pipeline(columns: Sequence[Column], **table_options: Any) -> Json:
+    """One source `src` at `raw/` copied column for column into table `out` by mapping `m`."""
+    return pipeline(
+        sources=[source("src", "raw/", columns)],
+        tables=[table("out", columns, **table_options)],
+        mappings=[mapping("m", "src", "out", copy_columns(columns))],
+    )
+
+
+def copy_columns(columns: Iterable[Column]) -> dict[str, Json]:
+    """Each column as is: the identity mapping."""
+    return {column[0]: col(column[0]) for column in columns}
+
+
 # ---------------------------------------------------------------- expressions
 
 

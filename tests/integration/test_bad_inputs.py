@@ -8,18 +8,14 @@ import re
 
 import pytest
 
-from .pipelines import col, csv_text, mapping, pipeline, source, table
+from .pipelines import copy_columns, copy_pipeline, csv_text, mapping, pipeline, source, table
 from .service import Service
 from .workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
 COLUMNS = [("id", "int64"), ("name", "string"), ("amount", "number")]
-CONFIG = pipeline(
-    sources=[source("src", "raw/", COLUMNS)],
-    tables=[table("out", COLUMNS)],
-    mappings=[mapping("m", "src", "out", {c: col(c) for c, _ in COLUMNS})],
-)
+CONFIG = copy_pipeline(COLUMNS)
 
 
 def png_like_bytes() -> bytes:
@@ -115,8 +111,8 @@ def test_csv_options_and_encodings_are_honoured(service: Service, workspace: Wor
             ],
             tables=[table("out", COLUMNS)],
             mappings=[
-                mapping("m_legacy", "legacy", "out", {c: col(c) for c, _ in COLUMNS}),
-                mapping("m_modern", "modern", "out", {c: col(c) for c, _ in COLUMNS}),
+                mapping("m_legacy", "legacy", "out", copy_columns(COLUMNS)),
+                mapping("m_modern", "modern", "out", copy_columns(COLUMNS)),
             ],
         )
     )

@@ -12,18 +12,14 @@ import pytest
 
 from support.seaweed import SeaweedServer
 
-from .pipelines import col, csv_text, mapping, pipeline, source, table
+from .pipelines import copy_pipeline, csv_text
 from .service import Service
 from .workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
 COLUMNS = [("id", "int64"), ("name", "string"), ("amount", "number")]
-CONFIG = pipeline(
-    sources=[source("src", "raw/", COLUMNS)],
-    tables=[table("out", COLUMNS)],
-    mappings=[mapping("m", "src", "out", {c: col(c) for c, _ in COLUMNS})],
-)
+CONFIG = copy_pipeline(COLUMNS)
 
 
 @pytest.fixture
@@ -77,13 +73,7 @@ def test_output_bytes_do_not_depend_on_the_process(
     leaking into the Parquet bytes or the partition layout)."""
     seaweed, service = private_stack
     workspace = Workspace(seaweed.client(), "outage", "pipelines/restart/")
-    workspace.put_config(
-        pipeline(
-            sources=[source("src", "raw/", COLUMNS)],
-            tables=[table("out", COLUMNS, partition_keys=["name"])],
-            mappings=[mapping("m", "src", "out", {c: col(c) for c, _ in COLUMNS})],
-        )
-    )
+    workspace.put_config(copy_pipeline(COLUMNS, partition_keys=["name"]))
     rows = [[i, f"name-{i % 7}", f"{i}.5"] for i in range(2000)]
     workspace.put_csv("raw/a.csv", csv_text(["id", "name", "amount"], rows[:1000]))
     workspace.put_csv("raw/b.csv", csv_text(["id", "name", "amount"], rows[1000:]))
