@@ -13,6 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 ColumnType = Literal["string", "number", "int64", "float64", "bool", "date"]
 CastTarget = Literal["int64", "float64", "string", "date", "bool"]
 Encoding = Literal["utf8", "utf8-lossy", "latin1", "cp1252"]
+SourceFormat = Literal["csv", "ndjson", "parquet"]
+
+# The keys a source of each format reads (SPEC §2, §13), matched case-insensitively at the end
+# of the key. The one place that says which files belong to which format.
+SOURCE_SUFFIXES: dict[SourceFormat, tuple[str, ...]] = {
+    "csv": (".csv", ".csv.gz"),
+    "ndjson": (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"),
+    "parquet": (".parquet",),
+}
 
 
 class _Node(BaseModel):
@@ -163,6 +172,15 @@ class ColumnSchema(_Node):
     type: ColumnType
     nullable: bool = True
     assertions: Assertions | None = None
+    path: str | None = Field(
+        default=None,
+        description=(
+            "Only for columns of an `ndjson` source: where the value sits in each JSON record, "
+            "as dotted keys with `[n]` array indexes. Default: the column's `name` as one key. "
+            "A record without the path gives null."
+        ),
+        examples=["request.headers.User-Agent[0]", "status"],
+    )
 
 
 class CsvOptions(_Node):
@@ -178,7 +196,33 @@ class SourceContainer(_Node):
     name: str
     path_prefix: str
     columns: list[ColumnSchema] = Field(alias="schema")
+    format: SourceFormat = Field(
+        default="csv",
+        description=(
+            "How the input files are read. `csv`: keys ending in .csv or .csv.gz; `ndjson`: one "
+            "JSON object per line, keys ending in .json, .jsonl or .ndjson (each also .gz); "
+            "`parquet`: keys ending in .parquet."
+        ),
+        examples=["csv", "ndjson", "parquet"],
+    )
     csv: CsvOptions = Field(default_factory=CsvOptions)
+    record_filter: Expr | None = Field(
+        default=None,
+        description=(
+            "A predicate over the source's columns (as typed by its schema). Records for which "
+            "it is not true (false or null) are dropped before any mapping sees them."
+        ),
+        examples=[
+            {
+                "kind": "not",
+                "input": {
+                    "kind": "contains",
+                    "input": {"kind": "col", "name": "user_agent"},
+                    "pattern": {"kind": "str", "value": "bot"},
+                },
+            }
+        ],
+    )
 
 
 # ---------------------------------------------------------------- lookups
@@ -261,6 +305,7 @@ for _model in (
     FromUnixExpr,
     CastExpr,
     LookupRefExpr,
+    SourceContainer,
     MappingColumn,
     Mapping,
     LookupMapping,

@@ -13,6 +13,7 @@ from typing import TypeVar, get_args
 
 from pydantic import BaseModel
 
+from karet_worker.config.json_path import BadPath, parse_path
 from karet_worker.config.lookup_tree import resolve_lookup
 from karet_worker.config.model import (
     AnalyticTable,
@@ -27,6 +28,7 @@ from karet_worker.config.model import (
     PartitionBy,
     PipelineConfig,
     SourceContainer,
+    SourceFormat,
 )
 from karet_worker.config.pointer import Path, to_pointer
 from karet_worker.config.problems import DANGLING_REFERENCE, DUPLICATE_ID, SCHEMA, Problem
@@ -80,6 +82,7 @@ def rule_problems(document: object) -> list[Problem]:
     sources = _check_sources(root, found)
     tables = _check_tables(root, found)
     forest = _check_lookups(root, found)
+    _check_record_filters(root, sources, forest, found)
     _check_mappings(root, sources, tables, forest, found)
     return found.problems
 
@@ -215,6 +218,7 @@ def _check_sources(root: dict[str, object], found: _Found) -> dict[str, _Source]
         columns = _check_schema(SourceContainer, item, path, what, found)
         _check_prefix(item, path, what, prefixes, found)
         _check_csv(item, path, what, found)
+        _check_column_paths(item, path, what, found)
         if source_id is not None and first.get(source_id, (None,))[0] == index:
             sources[source_id] = _Source(source_id, columns)
     return sources
@@ -273,6 +277,77 @@ def _check_csv(item: dict[str, object], path: Path, what: str, found: _Found) ->
         )
 
 
+def _source_format(item: dict[str, object]) -> SourceFormat | None:
+    """The declared format (`csv` when absent); None when it is not a valid format."""
+    value = member(SourceContainer, item, "format")
+    if value is None:
+        return "csv"
+    return value if value in get_args(SourceFormat) else None  # type: ignore[return-value]
+
+
+def _check_column_paths(item: dict[str, object], path: Path, what: str, found: _Found) -> None:
+    """`path` is for the columns of ndjson sources, and must parse; `csv` options for csv."""
+    source_format = _source_format(item)
+    if source_format is None:
+        return
+    if source_format != "csv" and "csv" in item:
+        found.add(
+            SCHEMA,
+            (*path, "csv"),
+            f"{what} has csv options but its format is {source_format!r}; remove them",
+        )
+    key = member_key(SourceContainer, item, "columns")
+    for index, column in objects_of(SourceContainer, item, "columns"):
+        text = text_of(ColumnSchema, column, "path")
+        if text is None:
+            continue
+        column_path = (*path, key, index, "path")
+        name = text_of(ColumnSchema, column, "name")
+        if source_format != "ndjson":
+            found.add(
+                SCHEMA,
+                column_path,
+                f"column {name!r} of {what} has a path, which only ndjson sources use; "
+                f"{_match_rule(source_format)}",
+            )
+            continue
+        try:
+            parse_path(text)
+        except BadPath as error:
+            found.add(SCHEMA, column_path, f"path {text!r} of column {name!r} in {what}: {error}")
+
+
+def _match_rule(source_format: SourceFormat) -> str:
+    if source_format == "csv":
+        return "a csv source finds its columns by header name"
+    return "a parquet source finds its columns by name"
+
+
+def _check_record_filters(
+    root: dict[str, object],
+    sources: dict[str, _Source],
+    forest: list[LookupMapping] | None,
+    found: _Found,
+) -> None:
+    """A record filter may use the columns of its own source, and any lookup."""
+    base: Path = ("source_containers",)
+    for index, item in objects_of(PipelineConfig, root, "source_containers"):
+        expr = as_object(member(SourceContainer, item, "record_filter"))
+        source_id = text_of(SourceContainer, item, "id")
+        if expr is None:
+            continue
+        what = f"the record_filter of source container {source_id!r}"
+        source = sources.get(source_id) if source_id is not None else None
+        columns = source.columns if source is not None else None
+
+        def problem(name: str, known: Columns, what: str = what) -> str:
+            return f"column {name!r} used by {what} is not in its schema{did_you_mean(name, known)}"
+
+        check_expression(
+            expr, (*base, index, "record_filter"), columns, forest, what, problem, found
+        )
+
+
 # ---------------------------------------------------------------- tables
 
 
@@ -294,6 +369,14 @@ def _check_tables(root: dict[str, object], found: _Found) -> dict[str, _Table]:
             )
         _check_name(AnalyticTable, item, path, what, found)
         columns = _check_schema(AnalyticTable, item, path, what, found)
+        for position, column in objects_of(AnalyticTable, item, "columns"):
+            if "path" in column:
+                found.add(
+                    SCHEMA,
+                    (*path, member_key(AnalyticTable, item, "columns"), position, "path"),
+                    f"column {position} of {what} has a path, which only the columns of "
+                    "ndjson sources use",
+                )
         keys = _check_keys(item, path, "partition_keys", what, columns, found)
         _check_keys(item, path, "dedup_keys", what, columns, found)
         if len(keys) > MAX_PARTITION_KEYS:
@@ -518,19 +601,7 @@ class _MappingCheck:
         columns: Columns | None,
         problem: Callable[[str, Columns], str],
     ) -> None:
-        for node_path, model, node in _expressions(expr, path):
-            if model is ColExpr and columns is not None:
-                name = text_of(ColExpr, node, "name")
-                if name is not None and name not in columns:
-                    self.found.add(DANGLING_REFERENCE, (*node_path, "name"), problem(name, columns))
-            elif model is LookupRefExpr and self.forest is not None:
-                lookup_id = text_of(LookupRefExpr, node, "lookup_id")
-                if lookup_id is not None and resolve_lookup(self.forest, lookup_id) is None:
-                    self.found.add(
-                        DANGLING_REFERENCE,
-                        (*node_path, "lookup_id"),
-                        f"lookup {lookup_id!r} used by {self.what} does not exist",
-                    )
+        check_expression(expr, path, columns, self.forest, self.what, problem, self.found)
 
     def _check_partition_by(self, outputs: Columns | None) -> None:
         partition_by = as_object(member(Mapping, self.item, "partition_by"))
@@ -561,3 +632,28 @@ class _MappingCheck:
                 f"partition_by column {column!r} of {self.what} has type "
                 f"{outputs[column]!r} in its table; it must be 'date'",
             )
+
+
+def check_expression(
+    expr: dict[str, object],
+    path: Path,
+    columns: Columns | None,
+    forest: list[LookupMapping] | None,
+    what: str,
+    problem: Callable[[str, Columns], str],
+    found: _Found,
+) -> None:
+    """Every `col` is one of `columns` (when known) and every lookup reference resolves."""
+    for node_path, model, node in _expressions(expr, path):
+        if model is ColExpr and columns is not None:
+            name = text_of(ColExpr, node, "name")
+            if name is not None and name not in columns:
+                found.add(DANGLING_REFERENCE, (*node_path, "name"), problem(name, columns))
+        elif model is LookupRefExpr and forest is not None:
+            lookup_id = text_of(LookupRefExpr, node, "lookup_id")
+            if lookup_id is not None and resolve_lookup(forest, lookup_id) is None:
+                found.add(
+                    DANGLING_REFERENCE,
+                    (*node_path, "lookup_id"),
+                    f"lookup {lookup_id!r} used by {what} does not exist",
+                )

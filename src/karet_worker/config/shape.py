@@ -110,7 +110,7 @@ def _describe(error: ErrorDetails, path: Path, document: object) -> tuple[str, s
 
 
 def _in_expression(path: Path) -> bool:
-    return any(token in ("expr", "where") for token in path)
+    return any(token in ("expr", "where", "record_filter") for token in path)
 
 
 def shape_problems(error: ValidationError, document: object) -> list[Problem]:
