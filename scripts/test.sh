@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==0.13.9"
-uv sync --locked --python "$(command -v python3.11 || command -v python3)"
+# No --python here: naming an interpreter makes uv replace a .venv that `uv run` created
+# (same Python, other path), deleting the environment under a running `karet-worker serve`.
+uv sync --locked
 uv run --no-sync ruff check src tests bench
 uv run --no-sync ruff format --check src tests bench
 uv run --no-sync mypy

@@ -22,7 +22,7 @@ def seed(data_dir: Path, prefix: str) -> None:
 
 def test_demo_seeds_runs_and_prints_the_summary(data_dir: Path) -> None:
     result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output  # the demo's two broken files are errors
     out = result.stdout
     for label in ("files processed", "rows written", "rows deduplicated", "partitions written"):
         assert label in out
@@ -38,18 +38,93 @@ def test_demo_reseeding_removes_stray_inputs(data_dir: Path) -> None:
     stray = data_dir / DEMO_PREFIX / "raw" / "bank" / "stray.csv"
     stray.parent.mkdir(parents=True)
     stray.write_text("date,description,amount\n2024-05-01,X,1\n")
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["demo", "--allow-errors"])
     assert result.exit_code == 0, result.output
     assert not stray.exists()
 
 
-def test_run_prints_counts_and_accepts_a_prefix_without_slash(data_dir: Path) -> None:
+def test_run_prints_counts_and_where_it_wrote(data_dir: Path) -> None:
     seed(data_dir, "pipelines/mine/")
-    result = runner.invoke(app, ["run", "pipelines/mine"])
+    result = runner.invoke(app, ["run", "pipelines/mine/", "--allow-errors"])
     assert result.exit_code == 0, result.output
     assert "Run of pipelines/mine/" in result.stdout
     assert "partitions written" in result.stdout
+    assert f"under {data_dir.resolve()}/pipelines/mine/clean/" in result.stdout
     assert len(list((data_dir / "pipelines/mine/clean").rglob("*.parquet"))) == 6
+
+
+def test_a_prefix_without_trailing_slash_is_rejected_like_the_api_does(data_dir: Path) -> None:
+    seed(data_dir, "pipelines/mine/")
+    result = runner.invoke(app, ["run", "pipelines/mine"])
+    assert result.exit_code == 2
+    assert "must end with '/'" in result.stderr
+    assert "did you mean 'pipelines/mine/'" in result.stderr
+    assert not (data_dir / "pipelines/mine/clean").exists()
+
+
+def test_run_with_errors_exits_4_unless_allowed(data_dir: Path) -> None:
+    seed(data_dir, "pipelines/mine/")  # two of the demo's inputs are broken: errors
+    assert runner.invoke(app, ["run", "pipelines/mine/"]).exit_code == 4
+    assert runner.invoke(app, ["run", "pipelines/mine/", "--allow-errors"]).exit_code == 0
+    for broken in ("bank/2024-04-partial.csv", "card/receipt-scan.csv"):
+        (data_dir / "pipelines/mine/raw" / broken).unlink()
+    assert runner.invoke(app, ["run", "pipelines/mine/"]).exit_code == 0
+
+
+def test_run_json_prints_the_api_body_and_nothing_else_on_stdout(data_dir: Path) -> None:
+    seed(data_dir, "pipelines/mine/")
+    result = runner.invoke(app, ["run", "pipelines/mine/", "--json"])
+    assert result.exit_code == 4
+    body = json.loads(result.stdout)
+    assert set(body) >= {"job_id", "partitions_written", "files_processed", "rows_read"}
+    assert body["partitions_written"] == 6
+    assert any("receipt-scan.csv" in e for e in body["errors"])
+
+
+def test_run_json_aborted_prints_the_error_envelope(data_dir: Path) -> None:
+    data_dir.mkdir()
+    result = runner.invoke(app, ["run", "pipelines/none/", "--json"])
+    assert result.exit_code == 1
+    body = json.loads(result.stdout)
+    assert body["error"] == "config_not_found"
+    assert str(data_dir.resolve()) in body["message"]
+
+
+def test_run_in_a_directory_without_a_store_names_it_and_creates_nothing(
+    data_dir: Path,
+) -> None:
+    result = runner.invoke(app, ["run", "pipelines/mine/"])
+    assert result.exit_code == 1
+    assert f"no local store at {data_dir.resolve()}" in result.stderr
+    assert "KARET_DATA_DIR" in result.stderr
+    assert not data_dir.exists()
+
+
+def test_demo_keeps_an_edited_config_unless_reset(data_dir: Path) -> None:
+    assert runner.invoke(app, ["demo", "--allow-errors"]).exit_code == 0
+    config = data_dir / DEMO_PREFIX / "pipeline.json"
+    edited = json.loads(config.read_text())
+    edited["mappings"][0]["name"] = "my edit"
+    config.write_text(json.dumps(edited))
+    result = runner.invoke(app, ["demo", "--allow-errors"])  # not a terminal: nobody to ask
+    assert result.exit_code == 0, result.output
+    assert "Kept your edited" in result.stdout
+    assert json.loads(config.read_text())["mappings"][0]["name"] == "my edit"
+    assert runner.invoke(app, ["demo", "--allow-errors", "--reset"]).exit_code == 0
+    assert config.read_bytes() == demo_files()["pipeline.json"]
+
+
+def test_version_prints_the_package_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("karet-worker ")
+    assert result.stdout.split()[1][0].isdigit()
+
+
+def test_help_names_the_environment_the_store_and_the_exit_codes() -> None:
+    text = runner.invoke(app, ["--help"]).stdout
+    for needle in ("KARET_DATA_DIR", "S3_BUCKET", "./data", "Exit codes", "4 run completed"):
+        assert needle in text, needle
 
 
 def test_run_clean_prunes_stale_output(data_dir: Path) -> None:
@@ -57,16 +132,18 @@ def test_run_clean_prunes_stale_output(data_dir: Path) -> None:
     stale = data_dir / "pipelines/mine/clean/transactions/year=1999/month=01/bank.parquet"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"old")
-    assert runner.invoke(app, ["run", "pipelines/mine/"]).exit_code == 0
+    assert runner.invoke(app, ["run", "pipelines/mine/", "--allow-errors"]).exit_code == 0
     assert stale.exists()
-    assert runner.invoke(app, ["run", "pipelines/mine/", "--clean"]).exit_code == 0
+    assert runner.invoke(app, ["run", "pipelines/mine/", "--clean"]).exit_code == 4
     assert not stale.exists()
 
 
-def test_run_without_a_config_exits_1_with_a_clear_message(data_dir: Path) -> None:
+def test_run_without_a_config_exits_1_naming_the_key_and_the_store(data_dir: Path) -> None:
+    data_dir.mkdir()
     result = runner.invoke(app, ["run", "pipelines/none/"])
     assert result.exit_code == 1
     assert "pipelines/none/pipeline.json" in result.stderr
+    assert str(data_dir.resolve()) in result.stderr
 
 
 def test_run_with_an_invalid_config_exits_1_and_prints_the_problems(data_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from karet_worker.cli.main import app
 from support.ports import free_ports
 from support.process import log_tail, spawn, stop
 
@@ -39,11 +42,13 @@ def command() -> list[str]:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    (port,) = free_ports(1)
+    port, unused = free_ports(2)
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
-    env.update({"PORT": str(port), "KARET_DATA_DIR": str(tmp_path / "data")})
+    # --port wins over PORT
+    env.update({"PORT": str(unused), "KARET_DATA_DIR": str(tmp_path / "data")})
     log = tmp_path / "serve.log"
-    proc = spawn([*command(), "serve", "--demo"], env=env, cwd=tmp_path, log=log)
+    argv = [*command(), "serve", "--demo", "--port", str(port)]
+    proc = spawn(argv, env=env, cwd=tmp_path, log=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_LIMIT_S
@@ -105,3 +110,15 @@ def test_chunked_body_over_the_limit_is_413_over_a_real_socket(served: Served) -
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
     assert httpx.get(f"{served.base}/health").status_code == 200
+
+
+def test_a_port_in_use_is_said_in_plain_words(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--host", "127.0.0.1", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert not data_dir.exists(), "nothing was created for a server that did not start"

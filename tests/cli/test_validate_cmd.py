@@ -89,3 +89,19 @@ def test_directory_exits_2(tmp_path: Path) -> None:
 def test_stdin_is_read_with_dash(config: dict[str, Any]) -> None:
     result = runner.invoke(app, ["validate", "-"], input=json.dumps(config))
     assert result.exit_code == 0, result.output
+
+
+def test_json_prints_the_same_body_as_the_api(tmp_path: Path, config: dict[str, Any]) -> None:
+    config["analytic_tables"][0]["partiton_keys"] = ["source"]
+    ok = runner.invoke(app, ["validate", "--json", str(write(tmp_path, config))])
+    assert ok.exit_code == 0
+    body = json.loads(ok.stdout)
+    assert body["ok"] is True
+    assert [w["path"] for w in body["warnings"]] == ["/analytic_tables/0/partiton_keys"]
+    del config["mappings"][0]["source_container_id"]
+    bad = runner.invoke(app, ["validate", "--json", str(write(tmp_path, config))])
+    assert bad.exit_code == 1
+    body = json.loads(bad.stdout)
+    assert body["ok"] is False
+    assert body["error"] == "missing_field"
+    assert body["details"][0]["path"] == "/mappings/0/source_container_id"

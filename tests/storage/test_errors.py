@@ -29,6 +29,10 @@ XML_403 = (
         ("Server returned non-2xx status code: 429 Too Many Requests", "throttled"),
         ("HTTP error: error sending request\n\nDebug source:\n kind: TimedOut", "timed out"),
         ("dns error: failed to lookup address information", "could not be resolved"),
+        # no keys: the credential lookup's 403 is not the S3 server denying access
+        ("Generic S3 error: Error performing PUT http://169.254.169.254/latest/api/token in 1ms"
+         " - Server returned non-2xx status code: 403 Forbidden: resolve_deny\n\nDebug source:"
+         "\nGeneric { status: 403 }", "no S3 credentials: AWS_ACCESS_KEY_ID"),
     ],
 )  # fmt: skip
 def test_short_reason_recognises_the_common_causes(text: str, expected: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,17 +11,7 @@ from fastapi.responses import JSONResponse
 
 from karet_worker.api.openapi import json_body
 from karet_worker.api.schemas import ErrorEnvelope, ValidateFailed, ValidateOk
-from karet_worker.config.problems import Problem
-from karet_worker.config.validate import validate_json
-
-
-def summary(problems: Sequence[Problem]) -> str:
-    """One line for humans: the first problem, and how many more there are."""
-    first = problems[0]
-    where = f" (at {first.path})" if first.path and first.path not in first.message else ""
-    more = len(problems) - 1
-    tail = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
-    return f"{first.message}{where}{tail}"
+from karet_worker.config.validate import validate_json, validation_body
 
 
 def config_router(guard: list[Depends]) -> APIRouter:
@@ -43,16 +32,6 @@ def config_router(guard: list[Depends]) -> APIRouter:
         """Validate a PipelineConfig: every problem, each with a JSON Pointer path."""
         raw = await request.body()
         report = await run_in_threadpool(validate_json, raw)
-        warnings = [w.to_dict() for w in report.warnings]
-        if report.ok:
-            return JSONResponse({"ok": True, "warnings": warnings})
-        body = {
-            "ok": False,
-            "error": report.problems[0].kind,
-            "message": summary(report.problems),
-            "details": [p.to_dict() for p in report.problems],
-            "warnings": warnings,
-        }
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(validation_body(report), status_code=200 if report.ok else 422)
 
     return router

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
+
+
+class PortUnavailable(Exception):
+    """The listen socket could not be bound; the message says why in plain words."""
 
 
 class _AnnouncingServer(uvicorn.Server):
@@ -23,12 +28,44 @@ class _AnnouncingServer(uvicorn.Server):
             self._announce()
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A bound listen socket, or PortUnavailable. Bound here rather than by uvicorn, whose bind
+    failure is a JSON log line followed by a bare exit: a person needs the cause on screen.
+
+    `bind("127.0.0.1", 8080)` with 8080 taken -> PortUnavailable("port 8080 on 127.0.0.1 is
+    already in use ...")."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortUnavailable(
+                f"port {port} on {host} is already in use (another karet-worker serve?); "
+                "stop it or choose another port with --port or PORT"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise PortUnavailable(
+                f"not allowed to listen on port {port} ({host}): ports below 1024 need "
+                "privileges; choose another with --port or PORT"
+            ) from None
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve_app(
-    application: FastAPI, *, host: str, port: int, log_level: str, announce: Callable[[], None]
+    application: FastAPI,
+    sock: socket.socket,
+    *,
+    log_level: str,
+    announce: Callable[[], None],
 ) -> bool:
-    """Serve until stopped; False when the server could not start (e.g. the port is taken)."""
-    config = uvicorn.Config(application, host=host, port=port, log_config=None, log_level=log_level)
+    """Serve on the bound socket until stopped; False when the server could not start."""
+    config = uvicorn.Config(application, log_config=None, log_level=log_level)
     server = _AnnouncingServer(config, announce)
-    with contextlib.suppress(SystemExit):  # uvicorn's way to fail a bind; the log says why
-        server.run()
+    with contextlib.suppress(SystemExit):  # uvicorn's way to fail at startup; the log says why
+        server.run(sockets=[sock])
     return bool(server.started)

@@ -7,6 +7,9 @@ they also cover the parts that failed to parse; collect unknown-field warnings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from pydantic import ValidationError
 
 from karet_worker.config.json_input import InvalidJson, load_json
@@ -25,6 +28,7 @@ __all__ = [
     "ValidationReport",
     "validate_document",
     "validate_json",
+    "validation_body",
 ]
 
 
@@ -55,3 +59,28 @@ def validate_document(document: object) -> ValidationReport:
     return ValidationReport(
         config=None if problems else config, problems=problems, warnings=warnings
     )
+
+
+def summary(problems: Sequence[Problem]) -> str:
+    """One line for humans: the first problem, and how many more there are."""
+    first = problems[0]
+    where = f" (at {first.path})" if first.path and first.path not in first.message else ""
+    more = len(problems) - 1
+    tail = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
+    return f"{first.message}{where}{tail}"
+
+
+def validation_body(report: ValidationReport) -> dict[str, Any]:
+    """The `/config/validate` answer (SPEC §7) for a report; `validate --json` prints it too:
+    `{"ok": true, "warnings": [...]}` or `{"ok": false, "error", "message", "details",
+    "warnings"}`."""
+    warnings = [w.to_dict() for w in report.warnings]
+    if report.ok:
+        return {"ok": True, "warnings": warnings}
+    return {
+        "ok": False,
+        "error": report.problems[0].kind,
+        "message": summary(report.problems),
+        "details": [p.to_dict() for p in report.problems],
+        "warnings": warnings,
+    }

@@ -16,6 +16,9 @@ _S3_CODE = re.compile(r"<Code>([^<]+)</Code>")
 _STATUS = re.compile(r"status code: (\d{3})")
 _XML = re.compile(r"<\?xml.*", re.DOTALL)
 _MAX_REASON = 200
+# Without keys, the S3 client asks the cloud instance metadata service for credentials; off a
+# cloud VM that answers 403 or nothing, which is not the S3 server refusing anything.
+_METADATA_SERVICE = "169.254.169.254"
 
 
 def short_reason(text: str) -> str:
@@ -25,6 +28,12 @@ def short_reason(text: str) -> str:
     code = code_match.group(1) if code_match else None
     status_match = _STATUS.search(text)
     status = status_match.group(1) if status_match else None
+    if _METADATA_SERVICE in text:
+        return (
+            "no S3 credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set and the "
+            f"cloud instance metadata service ({_METADATA_SERVICE}) gave none; the S3 server "
+            "itself was not contacted"
+        )
     if "connection refused" in lowered or "connectionrefused" in lowered:
         return "connection refused (is the S3 server running?)"
     if "dns error" in lowered or "failed to lookup address" in lowered:
