@@ -25,11 +25,15 @@ IDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_- é", min_size=1, 
     lambda s: s.strip() != ""
 )
 NAMES = st.text(min_size=1, max_size=8).filter(lambda s: s.strip() != "")
+# Column names may be any text without control characters (those mark the engine's own columns).
+COLUMN_NAMES = st.text(
+    st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=8
+).filter(lambda s: s.strip() != "")
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _schema(draw: st.DrawFn, min_size: int = 1) -> list[Doc]:
-    names = draw(st.lists(NAMES, min_size=min_size, max_size=5, unique=True))
+    names = draw(st.lists(COLUMN_NAMES, min_size=min_size, max_size=5, unique=True))
     return [{"name": name, "type": draw(st.sampled_from(COLUMN_TYPES))} for name in names]
 
 

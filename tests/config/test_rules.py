@@ -162,6 +162,20 @@ def test_schema_column_names_must_not_be_empty(collection: str) -> None:
     assert (problem.kind, problem.path) == ("schema", f"/{collection}/0/schema/3/name")
 
 
+@pytest.mark.parametrize("collection", ["source_containers", "analytic_tables"])
+@pytest.mark.parametrize("name", ["\x1fkaret:where", "a\x00b", "tab\there", "del\x7f"])
+def test_schema_column_names_must_not_contain_control_characters(
+    collection: str, name: str
+) -> None:
+    """The engine's helper columns start with U+001F (engine/columns.py): refusing control
+    characters is what keeps user columns and helper columns apart."""
+    doc = small_config()
+    doc[collection][0]["schema"].append({"name": name, "type": "string"})
+    problem = only_problem(doc)
+    assert (problem.kind, problem.path) == ("schema", f"/{collection}/0/schema/3/name")
+    assert "control character" in problem.message
+
+
 def test_assertion_min_must_not_exceed_max() -> None:
     doc = small_config()
     doc["analytic_tables"][0]["schema"][2]["assertions"] = {"min": 10, "max": 5}

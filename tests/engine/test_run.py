@@ -7,9 +7,9 @@ import gzip
 
 import polars as pl
 import pytest
-from tests.engine.workspace import Workspace, col, copy_mapping, make_config
+from tests.engine.workspace import Workspace, col, copy_mapping, kinds, make_config, skipped
 
-from karet_worker.engine.result import ConfigInvalid, ConfigNotFound
+from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, IssueKind, RunIssue
 
 SIMPLE = make_config(
     source_schema=[("id", "string"), ("amount", "number")],
@@ -48,7 +48,11 @@ def test_no_input_files_is_an_error_entry(ws: Workspace) -> None:
     ws.config(SIMPLE)
     result = ws.run()
     assert result.files_processed == 0
-    assert any("no input files" in e for e in result.errors)
+    assert result.errors == [
+        RunIssue(
+            IssueKind.NO_INPUT_FILES, source="src", detail="(.csv, .csv.gz) under pipelines/t/raw/"
+        )
+    ]
 
 
 def test_bad_files_are_skipped_with_reasons_and_the_rest_lands(ws: Workspace) -> None:
@@ -63,7 +67,8 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_lands(ws: Workspace) ->
     result = ws.run()
     assert result.files_processed == 1
     assert ws.read("t")["id"].to_list() == ["a"]
-    by_file = {e.split(":")[0].removeprefix("pipelines/t/raw/"): e for e in result.errors}
+    by_file = skipped(result)
+    assert set(kinds(result.errors)) == {IssueKind.FILE_SKIPPED}
     assert set(by_file) == {"2-missing.csv", "3-binary.csv", "4-latin1.csv", "5-ragged.csv",
                             "6-notgzip.csv.gz"}  # fmt: skip
     assert "'amount'" in by_file["2-missing.csv"] and "'value'" in by_file["2-missing.csv"]
@@ -82,7 +87,15 @@ def test_late_unparseable_value_becomes_null_with_a_warning(ws: Workspace) -> No
     assert out.height == 6000
     assert out["amount"].null_count() == 1
     assert out.row(4999, named=True) == {"id": "r4999", "amount": None}
-    assert any("'amount'" in w and "1 value" in w for w in result.warnings)
+    assert result.warnings == [
+        RunIssue(
+            IssueKind.UNPARSED_VALUES,
+            file="pipelines/t/raw/a.csv",
+            column="amount",
+            count=1,
+            expected="number",
+        )
+    ]
 
 
 def test_csv_options_encoding_gzip_bom_and_trimmed_headers(ws: Workspace) -> None:
@@ -130,7 +143,7 @@ def test_partition_by_month_is_zero_padded_and_keeps_the_date(ws: Workspace) -> 
         {"day": dt.date(2024, 3, 5), "n": 1},
         {"day": dt.date(2024, 3, 6), "n": 4},
     ]
-    assert any("1 row(s) have a null partition value" in w for w in result.warnings)
+    assert result.warnings == [RunIssue(IssueKind.NULL_PARTITION, mapping="m1", count=1)]
 
 
 def test_partition_keys_unpadded_encoded_and_dropped_from_payload(ws: Workspace) -> None:
@@ -188,10 +201,11 @@ def test_assertion_violation_fails_only_that_mapping(ws: Workspace) -> None:
     ws.put("raw/a.csv", "id,amount\nx,1\nx,20\n,-3\n")
     result = ws.run()
     assert ws.objects() == ["clean/ok/m2.parquet"]
-    failures = [e for e in result.errors if "m1" in e]
-    assert len(failures) == 4  # not_null, unique, min, max: every violation reported
-    assert any("'id' violates unique: 1 row" in e for e in failures)
-    assert any("'amount' violates max" in e for e in failures)
+    assert kinds(result.errors) == [IssueKind.ASSERTION_FAILED] * 4  # every violation
+    assert {e.mapping for e in result.errors} == {"m1"}
+    details = [e.detail for e in result.errors]
+    assert any("'id' violates unique: 1 row" in d for d in details)
+    assert any("'amount' violates max" in d for d in details)
 
 
 def test_source_column_assertions_fail_every_mapping_of_that_source(ws: Workspace) -> None:
@@ -227,19 +241,19 @@ def test_source_column_assertions_fail_every_mapping_of_that_source(ws: Workspac
 
     assert ws.objects() == ["clean/ok/m3.parquet"]
     for mapping_id in ("m1", "m2"):
-        failures = sorted(e for e in result.errors if f"mapping '{mapping_id}'" in e)
+        failures = sorted(
+            result.error_texts()[i] for i, e in enumerate(result.errors) if e.mapping == mapping_id
+        )
         assert failures == [
             f"mapping '{mapping_id}' failed an assertion: source 'src' column 'amount' "
             "violates max 10.0: 1 row(s); nothing written for this mapping",
             f"mapping '{mapping_id}' failed an assertion: source 'src' column 'id' "
             "violates not_null: 1 row(s); nothing written for this mapping",
         ]
-    assert not any("m3" in e for e in result.errors)
+    assert kinds(result.errors) == [IssueKind.ASSERTION_FAILED] * 4
 
 
-def test_source_assertions_ignore_rows_of_skipped_files(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_source_assertions_ignore_rows_of_skipped_files(ws: Workspace) -> None:
     """A file that fails after some of its chunks were checked leaves no violations behind."""
     config = make_config(source_schema=[("id", "string")], table_schema=[("id", "string")])
     config["source_containers"][0]["schema"][0]["assertions"] = {"unique": True}
@@ -248,18 +262,20 @@ def test_source_assertions_ignore_rows_of_skipped_files(
     # b.csv repeats a.csv's ids and empty ids over many chunks, then has a malformed line
     repeats = "".join(f"a{i}\n\n" for i in range(300)) * 20
     ws.put("raw/b.csv", "id\n" + repeats + "x,extra\n")
-    monkeypatch.setattr("karet_worker.engine.extract.CHUNK_BYTES", 4096)
+    ws = ws.with_chunk_bytes(4096)
     result = ws.run()
-    assert any("raw/b.csv: skipped" in e for e in result.errors), result.errors
-    assert not any("violates" in e for e in result.errors), result.errors
+    assert list(skipped(result)) == ["b.csv"], result.errors
+    assert kinds(result.errors) == [IssueKind.FILE_SKIPPED]
     assert ws.read("t").height == 300
 
     config["source_containers"][0]["schema"][0]["nullable"] = False
     ws.config(config)
     ws.put("raw/b.csv", "id\n" + repeats)  # now readable: its repeats and nulls count
     errors = ws.run().errors
-    assert any("source 'src' column 'id' violates unique" in e for e in errors), errors
-    assert any("source 'src' column 'id' violates not_null" in e for e in errors), errors
+    assert kinds(errors) == [IssueKind.ASSERTION_FAILED] * 2
+    details = sorted(e.detail for e in errors)
+    assert details[0].startswith("source 'src' column 'id' violates not_null")
+    assert details[1].startswith("source 'src' column 'id' violates unique")
 
 
 @pytest.mark.parametrize(
@@ -281,7 +297,8 @@ def test_malformed_rows_are_explained_in_the_users_terms(
     ws.put("raw/good.csv", "a,b\n1,ok\n")
     result = ws.run()
     assert result.rows_written == 1
-    [error] = result.errors
+    assert list(skipped(result)) == ["bad.csv"]
+    [error] = result.error_texts()
     assert error.startswith("pipelines/t/raw/bad.csv: skipped: could not be parsed as CSV: ")
     assert reason in error
     assert "schema" not in error and "row_offset" not in error  # no Polars API vocabulary
@@ -299,7 +316,9 @@ def test_output_types_are_enforced_with_typed_nulls_and_warnings(ws: Workspace) 
     out = ws.read("t")
     assert out.schema == pl.Schema({"a": pl.Int64, "missing": pl.Date})
     assert out["a"].to_list() == [12, None]
-    assert any("'a'" in w and "int64" in w for w in result.warnings)
+    assert result.warnings == [
+        RunIssue(IssueKind.CAST_FAILED, mapping="m1", column="a", count=1, expected="int64")
+    ]
 
 
 def test_rerun_is_byte_identical_and_clean_run_prunes(ws: Workspace) -> None:
@@ -332,7 +351,7 @@ def test_clean_run_keeps_a_failed_tables_objects(ws: Workspace) -> None:
     ws.config(config)
     result = ws.run(clean=True)
     assert "clean/t/old.parquet" in ws.objects()
-    assert any("not pruned" in w for w in result.warnings)
+    assert [(w.kind, w.table) for w in result.warnings] == [(IssueKind.TABLE_NOT_PRUNED, "t")]
 
 
 def test_two_mappings_into_one_table_and_two_from_one_source(ws: Workspace) -> None:
@@ -372,7 +391,7 @@ def test_empty_and_header_only_files(ws: Workspace) -> None:
     ws.put("raw/b.csv", "id,amount\n")
     result = ws.run()
     assert result.files_processed == 1
-    assert [e for e in result.errors if "a.csv" in e and "empty" in e]
+    assert list(skipped(result)) == ["a.csv"] and "empty" in skipped(result)["a.csv"]
     assert ws.read("t").height == 0
 
 
@@ -393,12 +412,11 @@ def test_spilled_and_rolled_back_output_matches_in_memory(
     ws.put("raw/a.csv", "k,v\n" + good_a)
     ws.put("raw/b.csv", "k,v\n" + bad_b)
     ws.put("raw/c.csv", "k,v\n" + good_c)
-    monkeypatch.setattr("karet_worker.engine.extract.CHUNK_BYTES", 4096)
     monkeypatch.setattr("karet_worker.engine.load.MEMORY_BUDGET", 1)
-    spilled = ws.run()
+    spilled = ws.with_chunk_bytes(4096).run()
     spilled_bytes = {k: ws.bytes_of(k) for k in ws.objects()}
     assert spilled.rows_written == 600 and spilled.rows_deduped == 0
-    assert [e for e in spilled.errors if "b.csv" in e]
+    assert list(skipped(spilled)) == ["b.csv"]
     monkeypatch.undo()
     in_memory = ws.run()
     assert in_memory.rows_written == 600
@@ -456,4 +474,5 @@ def test_a_table_without_mappings_is_reported_as_skipped(ws: Workspace) -> None:
     ws.config(config)
     ws.put("raw/a.csv", "v\na\n")
     result = ws.run()
-    assert "table 'orphan' is skipped: no mapping writes to it" in result.warnings
+    assert result.warnings == [RunIssue(IssueKind.TABLE_UNFED, table="orphan")]
+    assert result.warning_texts() == ["table 'orphan' is skipped: no mapping writes to it"]

@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+from karet_worker.engine.read import CHUNK_BYTES
+from karet_worker.engine.result import IssueKind, RunIssue, RunResult
 from karet_worker.engine.run import Runner
 from karet_worker.storage.factory import open_local_store
 
@@ -15,10 +17,10 @@ PREFIX = "pipelines/t/"
 
 
 class Workspace:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, chunk_bytes: int = CHUNK_BYTES) -> None:
         self.root = root
         self.store = open_local_store(root)
-        self.runner = Runner(self.store)
+        self.runner = Runner(self.store, chunk_bytes=chunk_bytes)
 
     def put(self, key: str, data: bytes | str) -> None:
         self.store.put(PREFIX + key, data.encode() if isinstance(data, str) else data)
@@ -26,8 +28,12 @@ class Workspace:
     def config(self, config: dict[str, Any]) -> None:
         self.put("pipeline.json", json.dumps(config))
 
-    def run(self, clean: bool = False) -> Any:
+    def run(self, clean: bool = False) -> RunResult:
         return self.runner.run(PREFIX, clean_run=clean)
+
+    def with_chunk_bytes(self, chunk_bytes: int) -> Workspace:
+        """The same store read in chunks of `chunk_bytes` input bytes."""
+        return Workspace(self.root, chunk_bytes=chunk_bytes)
 
     def objects(self, under: str = "clean/") -> list[str]:
         return [o.key.removeprefix(PREFIX) for o in self.store.list(PREFIX + under)]
@@ -95,4 +101,17 @@ def make_config(
                 **(table_extra or {}),
             }
         ],
+    }
+
+
+def kinds(issues: list[RunIssue]) -> list[IssueKind]:
+    return [issue.kind for issue in issues]
+
+
+def skipped(result: RunResult) -> dict[str, str]:
+    """File name under raw/ → why it was skipped."""
+    return {
+        (issue.file or "").removeprefix(PREFIX + "raw/"): issue.detail
+        for issue in result.errors
+        if issue.kind is IssueKind.FILE_SKIPPED
     }

@@ -46,8 +46,8 @@ def print_run_result(console: Console, result: RunResult, *, title: str) -> None
     table.add_row("warnings", str(len(result.warnings)))
     console.print(table)
     for heading, messages, style in (
-        ("Errors", result.errors, "red"),
-        ("Warnings", result.warnings, "yellow"),
+        ("Errors", result.error_texts(), "red"),
+        ("Warnings", result.warning_texts(), "yellow"),
     ):
         if messages:
             console.print(Text(f"{heading}:", style=f"bold {style}"))

@@ -152,6 +152,12 @@ def _check_schema(
                     (*column_path, "name"),
                     f"column {index} in the schema of {what} has an empty name",
                 )
+            elif _has_control(name):
+                found.add(
+                    SCHEMA,
+                    (*column_path, "name"),
+                    f"column name {name!r} in the schema of {what} contains a control character",
+                )
             elif name in columns:
                 earlier = to_pointer((*path, key, first_at[name]))
                 found.add(
@@ -165,6 +171,12 @@ def _check_schema(
                 first_at[name] = index
         _check_assertions(column, column_path, name, what, found)
     return columns
+
+
+def _has_control(name: str) -> bool:
+    """Control characters (U+0000-U+001F, U+007F) never name a real column; the engine's own
+    helper columns start with one, so refusing them keeps the two apart (engine/columns.py)."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
 
 
 def _number(value: object) -> float | None:

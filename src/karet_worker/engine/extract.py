@@ -1,46 +1,21 @@
-"""Extract: list a source's input objects, bring each to a local file, and read it as typed
-frames of bounded size. A file that cannot be used raises `BadInputFile`; the run skips it.
-
-Files are cut into record-aligned chunks of a few MB and each chunk is parsed on its own, so
-memory depends on the chunk size, not on how big one input file is (a memory-mapped 4 GB CSV
-would count fully against the process)."""
+"""Extract: list a source's input objects and bring each to a local file ahead of use.
+Reading a file's rows is `engine/read/`'s job."""
 
 from __future__ import annotations
 
-import codecs
-import csv
-import gzip
-import io
-import zlib
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TypeVar
 
-import polars as pl
-
-from karet_worker.config.model import ColumnType, CsvOptions, SourceContainer
-from karet_worker.expressions.parsing import parse_bool, parse_date_iso, parse_int, parse_number
+from karet_worker.config.model import SourceContainer
 from karet_worker.storage.base import ObjectInfo, ObjectStore
 
 INPUT_SUFFIXES = (".csv", ".csv.gz")
-CHUNK_BYTES = 8 * 1024 * 1024
-_HEAD_BYTES = 64 * 1024
 
-POLARS_TYPES: dict[ColumnType, pl.DataType] = {
-    "string": pl.String(),
-    "number": pl.Float64(),
-    "float64": pl.Float64(),
-    "int64": pl.Int64(),
-    "bool": pl.Boolean(),
-    "date": pl.Date(),
-}
-
-
-class BadInputFile(Exception):
-    """This input cannot be used; the message says why (and is reported with its key)."""
+_T = TypeVar("_T")
 
 
 def list_inputs(store: ObjectStore, pipeline_prefix: str, source: SourceContainer) -> list[str]:
@@ -99,183 +74,26 @@ class Prefetcher:
         return LocalInput(key, path, temporary=True)
 
 
-@contextmanager
-def open_text(path: Path, key: str, options: CsvOptions) -> Iterator[ByteStream]:
-    """The file as a stream of UTF-8 bytes: gunzipped and transcoded on the fly."""
-    with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
-        raw: ByteStream = unzipped if key.lower().endswith(".gz") else file
-        try:
-            if options.encoding in ("latin1", "cp1252"):
-                yield _Transcoder(raw, options.encoding)
-            else:
-                yield raw
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise BadInputFile(f"not a readable gzip file ({exc})") from None
+_END = object()
 
 
-class ByteStream(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-class _Transcoder:
-    """Reads a single-byte encoding and hands out UTF-8 (every byte is a character, so any
-    cut is safe)."""
-
-    def __init__(self, raw: ByteStream, encoding: str) -> None:
-        self._raw = raw
-        self._encoding = encoding
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._raw.read(size)
-        try:
-            return data.decode(self._encoding).encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadInputFile(f"not valid {self._encoding} ({exc.reason})") from None
-
-
-@dataclass(frozen=True)
-class Header:
-    names: list[str]  # trimmed header names, BOM stripped
-    rest: bytes  # bytes read past the header line: the start of the data
-
-
-def read_header(stream: ByteStream, options: CsvOptions) -> Header:
-    """Skip `skip_rows` raw lines, then parse the header row (quotes respected)."""
-    head = stream.read(_HEAD_BYTES)
-    if b"\x00" in head:
-        raise BadInputFile("binary content (NUL bytes), not a CSV text file")
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8) :]
-    start = 0
-    for _ in range(options.skip_rows):
-        newline = head.find(b"\n", start)
-        start = len(head) if newline < 0 else newline + 1
-    end = _record_end(head, start, options.quote.encode())
-    if end is None:  # the header is longer than the head: read on until its end
-        more = stream.read(CHUNK_BYTES)
-        head += more
-        end = _record_end(head, start, options.quote.encode()) or len(head)
-    line = head[start:end].decode("utf-8", errors="replace")
-    if not line.strip():
-        raise BadInputFile("empty file: no header row")
+def one_ahead(items: Generator[_T, None, None], pool: Executor) -> Iterator[_T]:
+    """The items of `items`, each next one produced on `pool` while the caller works on the
+    current one (reading + parsing a chunk overlaps with transforming the previous: both cores
+    busy). Errors of `items` surface where the item would have been; closing this closes
+    `items` once its step in flight is over."""
+    pending: Future[object] = pool.submit(next, items, _END)
     try:
-        lines = io.StringIO(line, newline="")
-        row = next(csv.reader(lines, delimiter=options.delimiter, quotechar=options.quote))
-    except (csv.Error, StopIteration) as exc:
-        raise BadInputFile(f"unreadable header row ({exc})") from None
-    return Header([name.strip() for name in row], head[end:])
-
-
-def record_chunks(
-    stream: ByteStream, first: bytes, quote: str, size: int | None = None
-) -> Iterator[bytes]:
-    """Cut the data into chunks of about CHUNK_BYTES that end at a record boundary: a newline
-    preceded by an even number of quote characters (quoted newlines stay inside a chunk)."""
-    quote_byte = quote.encode()
-    buffer = bytearray(first)  # appended in place; each chunk is copied out once
-    while True:
-        more = stream.read(size or CHUNK_BYTES)
-        if not more:
-            break
-        buffer += more
-        cut = _last_record_end(buffer, quote_byte)
-        if cut:
-            with memoryview(buffer) as view:
-                chunk = bytes(view[:cut])
-            del buffer[:cut]
-            yield chunk
-    if buffer.strip():
-        yield bytes(buffer)
-
-
-def _record_end(data: bytes, start: int, quote: bytes) -> int | None:
-    """The offset just past the first record that starts at `start`, if it ends in `data`."""
-    position = start
-    inside = False
-    while True:
-        newline = data.find(b"\n", position)
-        if newline < 0:
-            return None
-        inside ^= data.count(quote, position, newline) % 2 == 1
-        if not inside:
-            return newline + 1
-        position = newline + 1
-
-
-def _last_record_end(data: bytes | bytearray, quote: bytes) -> int:
-    """The offset just past the last complete record in `data` (0 when there is none)."""
-    quotes_before = data.count(quote) % 2
-    newline = len(data)
-    while True:
-        newline = data.rfind(b"\n", 0, newline)
-        if newline < 0:
-            return 0
-        # quotes up to this newline = all quotes minus those after it
-        if (quotes_before - data.count(quote, newline)) % 2 == 0:
-            return newline + 1
-
-
-def check_header(header: list[str], source: SourceContainer) -> None:
-    """Every declared column must be present; the error lists the missing and the found."""
-    missing = [c.name for c in source.columns if c.name not in header]
-    if missing:
-        raise BadInputFile(
-            f"missing column(s) {', '.join(repr(m) for m in missing)}; "
-            f"headers found: {', '.join(repr(h) for h in header) or '(none)'}"
-        )
-
-
-def parse_chunk(chunk: bytes, header: list[str], source: SourceContainer) -> pl.DataFrame:
-    """One chunk as a frame with the declared columns typed per SPEC §3, plus one boolean
-    `__bad_<column>` flag per parsed (non-string) column marking values that did not parse."""
-    options = source.csv
-    names = _unique_names(header)
-    text = pl.read_csv(
-        chunk,
-        has_header=False,
-        schema=dict.fromkeys(names, pl.String()),
-        separator=options.delimiter,
-        quote_char=options.quote,
-        null_values=options.null_values or None,
-        encoding="utf8-lossy" if options.encoding == "utf8-lossy" else "utf8",
-        columns=sorted({header.index(c.name) for c in source.columns}),
-    )
-    typed: list[pl.Expr] = []
-    flags: list[pl.Expr] = []
-    for column in source.columns:
-        raw = pl.col(names[header.index(column.name)])
-        value = _parse(raw, column.type)
-        typed.append(value.alias(column.name))
-        if column.type != "string":
-            flags.append((raw.is_not_null() & value.is_null()).alias(bad_flag(column.name)))
-    return text.select(*typed, *flags)
-
-
-def bad_flag(column: str) -> str:
-    return f"__bad_{column}"
-
-
-def _parse(raw: pl.Expr, column_type: ColumnType) -> pl.Expr:
-    if column_type == "string":
-        return raw
-    if column_type in ("number", "float64"):
-        return parse_number(raw)
-    if column_type == "int64":
-        return parse_int(raw)
-    if column_type == "bool":
-        return parse_bool(raw)
-    return parse_date_iso(raw)
-
-
-def _unique_names(header: list[str]) -> list[str]:
-    """Positional names for the reader: duplicates/blank headers get a suffix so none collide."""
-    seen: dict[str, int] = {}
-    names: list[str] = []
-    for name in header:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        names.append(name if count == 0 and name else f"{name}__{count}")
-    return names
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = pool.submit(next, items, _END)
+            yield item  # type: ignore[misc]  # anything but _END is an item of `items`
+    finally:
+        with suppress(Exception):  # its error, if any, is not this caller's concern any more
+            pending.result()
+        items.close()
 
 
 @contextmanager

@@ -1,9 +1,19 @@
-"""What a run reports back (SPEC §7), and the errors that abort a run before anything is written."""
+"""What a run reports back (SPEC §7), and the errors that abort a run before anything is written.
+
+A run's errors and warnings are typed `RunIssue`s; `describe` turns one into the sentence the
+API and the CLI show (the only place run outcomes become text)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, Protocol, assert_never
+
+from karet_worker.engine.load import HIVE_NULL
+
+# Longest message a run reports (and logs): a reason may quote input (a header, a value), and
+# an 8 MiB header once made an 11.6 MB error message. 1,000 characters keep every real message.
+MAX_MESSAGE_CHARS = 1000
 
 
 class ConfigNotFound(Exception):
@@ -22,6 +32,87 @@ class ConfigInvalid(Exception):
         self.problems = problems
 
 
+class IssueKind(StrEnum):
+    """What went wrong (errors) or deserves attention (warnings) in a run."""
+
+    NO_INPUT_FILES = "no_input_files"  # error: a source has no input file (source, detail)
+    FILE_SKIPPED = "file_skipped"  # error: an input was not used (file, detail = why)
+    ASSERTION_FAILED = "assertion_failed"  # error: mapping not written (mapping, detail)
+    UNPARSED_VALUES = "unparsed_values"  # warning: source values → null (file, column, count)
+    CAST_FAILED = "cast_failed"  # warning: output values → null (mapping, column, count)
+    NULL_PARTITION = "null_partition"  # warning: rows under HIVE_NULL (mapping, count)
+    TABLE_UNFED = "table_unfed"  # warning: no mapping writes to a table (table)
+    TABLE_NOT_PRUNED = "table_not_pruned"  # warning: clean_run kept a table (table, detail)
+
+
+@dataclass(frozen=True)
+class RunIssue:
+    """One error or warning of a run: its kind, what it is about, and the user's words for
+    what the kind alone does not say (`detail`).
+
+        RunIssue(IssueKind.UNPARSED_VALUES, file="p/raw/a.csv", column="amount", count=1,
+                 expected="number")
+        → "p/raw/a.csv: column 'amount': 1 value(s) could not be read as number and became null"
+    """
+
+    kind: IssueKind
+    file: str | None = None
+    source: str | None = None
+    mapping: str | None = None
+    table: str | None = None
+    column: str | None = None
+    count: int | None = None
+    expected: str | None = None  # the declared type a value failed to become
+    detail: str = ""
+
+
+def describe(issue: RunIssue) -> str:
+    """The issue as one sentence for people, at most MAX_MESSAGE_CHARS long."""
+    i = issue
+    match i.kind:
+        case IssueKind.NO_INPUT_FILES:
+            text = f"source '{i.source}': no input files {i.detail}"
+        case IssueKind.FILE_SKIPPED:
+            text = f"{i.file}: skipped: {i.detail}"
+        case IssueKind.ASSERTION_FAILED:
+            text = (
+                f"mapping '{i.mapping}' failed an assertion: {i.detail}; "
+                "nothing written for this mapping"
+            )
+        case IssueKind.UNPARSED_VALUES:
+            text = (
+                f"{i.file}: column '{i.column}': {i.count} value(s) could not be read as "
+                f"{i.expected} and became null"
+            )
+        case IssueKind.CAST_FAILED:
+            text = (
+                f"mapping '{i.mapping}': column '{i.column}': {i.count} value(s) could not be "
+                f"converted to {i.expected} and became null"
+            )
+        case IssueKind.NULL_PARTITION:
+            text = (
+                f"mapping '{i.mapping}': {i.count} row(s) have a null partition value and were "
+                f"written under {HIVE_NULL}"
+            )
+        case IssueKind.TABLE_UNFED:
+            text = f"table '{i.table}' is skipped: no mapping writes to it"
+        case IssueKind.TABLE_NOT_PRUNED:
+            text = f"clean_run: table '{i.table}' was not pruned because {i.detail}"
+        case _:
+            assert_never(i.kind)
+    return capped(text)
+
+
+def capped(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` cut to `limit` characters (for any limit above 30), saying how much was cut:
+    capped("x" * 5000, 40) → "xxxxxxxxxxxxxxx… (4,985 more characters)" (40 characters)."""
+    if len(text) <= limit:
+        return text
+    longest_suffix = len(f"… ({len(text):,} more characters)")
+    keep = max(0, limit - longest_suffix)
+    return text[:keep] + f"… ({len(text) - keep:,} more characters)"
+
+
 @dataclass
 class RunResult:
     job_id: str
@@ -31,8 +122,14 @@ class RunResult:
     rows_written: int = 0
     rows_deduped: int = 0
     duration_ms: int = 0
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: list[RunIssue] = field(default_factory=list)
+    warnings: list[RunIssue] = field(default_factory=list)
+
+    def error_texts(self) -> list[str]:
+        return [describe(issue) for issue in self.errors]
+
+    def warning_texts(self) -> list[str]:
+        return [describe(issue) for issue in self.warnings]
 
 
 class ProgressListener(Protocol):

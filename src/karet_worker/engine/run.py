@@ -20,35 +20,28 @@ import polars as pl
 from karet_worker.config.model import PipelineConfig, SourceContainer
 from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
-from karet_worker.engine.extract import (
-    POLARS_TYPES,
-    BadInputFile,
-    Prefetcher,
-    bad_flag,
-    check_header,
-    list_inputs,
-    open_text,
-    parse_chunk,
-    read_header,
-    record_chunks,
-    removing,
-)
+from karet_worker.engine.columns import WHERE_FLAG, flag_counts
+from karet_worker.engine.dtypes import POLARS_TYPES
+from karet_worker.engine.extract import INPUT_SUFFIXES, Prefetcher, list_inputs, one_ahead, removing
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.load import (
-    HIVE_NULL,
     MemoryBudget,
     Part,
     Spill,
     encode_segment,
     write_parquet,
 )
-from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, ProgressListener, RunResult
-from karet_worker.engine.transform import (
-    WHERE_FLAG,
-    MappingPlan,
-    apply_plan,
-    plan_mapping,
+from karet_worker.engine.read import CHUNK_BYTES, BadInputFile, read_source_file
+from karet_worker.engine.result import (
+    ConfigInvalid,
+    ConfigNotFound,
+    IssueKind,
+    ProgressListener,
+    RunIssue,
+    RunResult,
+    capped,
 )
+from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping
 from karet_worker.expressions.lookups import LookupCompiler
 from karet_worker.storage.base import ObjectNotFound, ObjectStore
 
@@ -75,9 +68,12 @@ class PrefixLocks:
 class Runner:
     """Runs pipelines against one store; runs of the same prefix never overlap."""
 
-    def __init__(self, store: ObjectStore, *, io_concurrency: int = 8) -> None:
+    def __init__(
+        self, store: ObjectStore, *, io_concurrency: int = 8, chunk_bytes: int = CHUNK_BYTES
+    ) -> None:
         self.store = store
         self.io_concurrency = io_concurrency
+        self.chunk_bytes = chunk_bytes  # input bytes parsed at a time (memory per file read)
         self._locks = PrefixLocks()
 
     def run(
@@ -97,7 +93,9 @@ class Runner:
             tempfile.TemporaryDirectory(prefix="karet-run-") as tmp,
             ThreadPoolExecutor(self.io_concurrency, thread_name_prefix="karet-io") as pool,
         ):
-            _Run(self.store, prefix, clean_run, result, progress, Path(tmp), pool).execute()
+            _Run(
+                self.store, prefix, clean_run, result, progress, Path(tmp), pool, self.chunk_bytes
+            ).execute()
         result.duration_ms = int((time.monotonic() - started) * 1000)
         log.info(
             "run finished",
@@ -185,6 +183,7 @@ class _Run:
         progress: ProgressListener | None,
         workdir: Path,
         pool: ThreadPoolExecutor,
+        chunk_bytes: int,
     ) -> None:
         self.store = store
         self.prefix = prefix
@@ -193,6 +192,7 @@ class _Run:
         self.progress = progress
         self.workdir = workdir
         self.pool = pool
+        self.chunk_bytes = chunk_bytes
         self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
         self.source_violations: dict[str, list[str]] = {}  # source id -> its assertion failures
 
@@ -203,9 +203,7 @@ class _Run:
         fed = {s.plan.table.id for s in states}
         for table in config.analytic_tables:
             if table.id not in fed:
-                self.result.warnings.append(
-                    f"table '{table.id}' is skipped: no mapping writes to it"
-                )
+                self.result.warnings.append(RunIssue(IssueKind.TABLE_UNFED, table=table.id))
         for source in config.source_containers:
             mine = [s for s in states if s.plan.source.id == source.id]
             if mine:
@@ -238,9 +236,10 @@ class _Run:
     def _extract_and_transform(self, source: SourceContainer, states: list[_MappingState]) -> None:
         keys = list_inputs(self.store, self.prefix, source)
         if not keys:
+            suffixes = ", ".join(INPUT_SUFFIXES)
+            where = f"({suffixes}) under {self.prefix}{source.path_prefix}"
             self.result.errors.append(
-                f"source '{source.id}': no input files (.csv, .csv.gz) under "
-                f"{self.prefix}{source.path_prefix}"
+                RunIssue(IssueKind.NO_INPUT_FILES, source=source.id, detail=where)
             )
             return
         fetches = Prefetcher(self.store, keys, self.workdir, self.pool, ahead=4)
@@ -275,8 +274,9 @@ class _Run:
         checker.rollback()
         for state in states:
             state.rollback()
-        self.result.errors.append(f"{key}: skipped: {reason}")
-        self.log.warning("input skipped", extra={"key": key, "reason": reason})
+        issue = RunIssue(IssueKind.FILE_SKIPPED, file=key, detail=capped(reason))
+        self.result.errors.append(issue)
+        self.log.warning("input skipped", extra={"key": key, "reason": issue.detail})
 
     def _process_file(
         self,
@@ -289,44 +289,32 @@ class _Run:
         """Read one input chunk by chunk; every mapping of the source sees each chunk once,
         after the source's own column assertions have counted it."""
         rows = 0
-        bad_values: dict[str, int] = defaultdict(int)
-        flags = [bad_flag(c.name) for c in source.columns if c.type != "string"]
-        with open_text(path, key, source.csv) as stream:
-            header = read_header(stream, source.csv)
-            check_header(header.names, source)
-            chunks = record_chunks(stream, header.rest, source.csv.quote)
-            for typed in self._parsed_ahead(chunks, header.names, source):
-                rows += typed.height
-                for column, count in _flag_sums(typed, flags).items():
-                    bad_values[column] += count
-                typed = typed.drop(flags)
-                checker.observe(typed)
-                for state in states:
-                    self._transform_batch(state, apply_plan(state.plan, typed.lazy()).collect())
-        for column, count in bad_values.items():
-            declared = next(c.type for c in source.columns if c.name == column)
+        unparsed: dict[str, int] = defaultdict(int)
+        for chunk in one_ahead(
+            read_source_file(path, key, source, chunk_bytes=self.chunk_bytes), self.pool
+        ):
+            rows += chunk.frame.height
+            for column, count in chunk.unparsed.items():
+                unparsed[column] += count
+            checker.observe(chunk.frame)
+            for state in states:
+                self._transform_batch(state, apply_plan(state.plan, chunk.frame.lazy()).collect())
+        types = {c.name: c.type for c in source.columns}
+        for column, count in unparsed.items():
             self.result.warnings.append(
-                f"{key}: column '{column}': {count} value(s) could not be read as "
-                f"{declared} and became null"
+                RunIssue(
+                    IssueKind.UNPARSED_VALUES,
+                    file=key,
+                    column=column,
+                    count=count,
+                    expected=types[column],
+                )
             )
         return rows
 
-    def _parsed_ahead(
-        self, chunks: Iterator[bytes], names: list[str], source: SourceContainer
-    ) -> Iterator[pl.DataFrame]:
-        """Parse the next chunk on the pool while this one is transformed (both cores busy)."""
-        pending: Future[pl.DataFrame] | None = None
-        for chunk in chunks:
-            parsing = self.pool.submit(parse_chunk, chunk, names, source)
-            if pending is not None:
-                yield pending.result()
-            pending = parsing
-        if pending is not None:
-            yield pending.result()
-
     def _transform_batch(self, state: _MappingState, batch: pl.DataFrame) -> None:
         plan = state.plan
-        for column, count in _flag_sums(batch, plan.cast_flags).items():
+        for column, count in flag_counts(batch, plan.cast_flags).items():
             state.pending_casts[column] += count
         kept = batch if plan.where is None else batch.filter(pl.col(WHERE_FLAG))
         state.checker.observe(kept)
@@ -360,8 +348,9 @@ class _Run:
                 failed_tables.add(plan.table.id)
                 for message in violations:
                     self.result.errors.append(
-                        f"mapping '{plan.mapping.id}' failed an assertion: {message}; "
-                        f"nothing written for this mapping"
+                        RunIssue(
+                            IssueKind.ASSERTION_FAILED, mapping=plan.mapping.id, detail=message
+                        )
                     )
                 state.spill.discard()
                 continue
@@ -405,13 +394,21 @@ class _Run:
         types = {c.name: c.type for c in plan.table.columns}
         for column, count in state.cast_failures.items():
             self.result.warnings.append(
-                f"mapping '{plan.mapping.id}': column '{column}': {count} value(s) could not be "
-                f"converted to {types[column]} and became null"
+                RunIssue(
+                    IssueKind.CAST_FAILED,
+                    mapping=plan.mapping.id,
+                    column=column,
+                    count=count,
+                    expected=types[column],
+                )
             )
         if state.null_partition_rows:
             self.result.warnings.append(
-                f"mapping '{plan.mapping.id}': {state.null_partition_rows} row(s) have a null "
-                f"partition value and were written under {HIVE_NULL}"
+                RunIssue(
+                    IssueKind.NULL_PARTITION,
+                    mapping=plan.mapping.id,
+                    count=state.null_partition_rows,
+                )
             )
 
     def _prune(
@@ -425,14 +422,15 @@ class _Run:
         for table in config.analytic_tables:
             feeding = [s for s in states if s.plan.table.id == table.id]
             if table.id in failed_tables:
+                why = "a mapping into it failed"
                 self.result.warnings.append(
-                    f"clean_run: table '{table.id}' was not pruned because a mapping into it failed"
+                    RunIssue(IssueKind.TABLE_NOT_PRUNED, table=table.id, detail=why)
                 )
                 continue
             if any(s.files_ok == 0 for s in feeding):
+                why = "a mapping into it read no usable input file"
                 self.result.warnings.append(
-                    f"clean_run: table '{table.id}' was not pruned because a mapping into it "
-                    f"read no usable input file"
+                    RunIssue(IssueKind.TABLE_NOT_PRUNED, table=table.id, detail=why)
                 )
                 continue
             stale = [
@@ -454,14 +452,6 @@ def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
         f"{name}={encode_segment(value, zero_pad=(4 if name == 'year' else 2) if padded else 0)}"
         for name, value in zip(plan.partition_names, values, strict=True)
     )
-
-
-def _flag_sums(batch: pl.DataFrame, flags: list[str]) -> dict[str, int]:
-    """Counts of true flags in a batch, keyed by the column the flag belongs to."""
-    if not flags or batch.is_empty():
-        return {}
-    sums = batch.select(pl.col(flags).sum()).row(0, named=True)
-    return {flag.split("_", 3)[-1]: int(n) for flag, n in sums.items() if n}
 
 
 def _polars_reason(exc: Exception) -> str:

@@ -16,21 +16,19 @@ from karet_worker.config.model import (
     Mapping,
     SourceContainer,
 )
-from karet_worker.engine.extract import POLARS_TYPES
+from karet_worker.engine.columns import (
+    SHARED_PREFIX,
+    WHERE_FLAG,
+    cast_flag,
+    part_value,
+    raw_value,
+)
+from karet_worker.engine.dtypes import POLARS_TYPES
 from karet_worker.expressions.compile import Compiled, compile_expr
 from karet_worker.expressions.hoist import hoist_shared
 from karet_worker.expressions.lookups import LookupCompiler
 
-WHERE_FLAG = "__keep"
 _DATE_PARTS = ("year", "month", "day")
-
-
-def cast_flag(column: str) -> str:
-    return f"__cast_{column}"
-
-
-def part_column(name: str) -> str:
-    return f"__part_{name}"
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class MappingPlan:
     payload: list[str]  # columns stored in the Parquet objects, in table order
     partition_names: list[str]  # path segment names, e.g. ["year", "month"]
     partition_columns: list[str]  # the frame columns holding their values
-    cast_flags: list[str]  # `__cast_<col>` flags of the output columns
+    cast_flags: dict[str, str]  # output column -> its flag of values that failed the cast
 
 
 def plan_mapping(
@@ -63,7 +61,7 @@ def plan_mapping(
     def compile_(expr: Expr, scope: dict[str, pl.DataType]) -> Compiled:
         return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups)
 
-    stages, rewritten = hoist_shared([c.expr for c in mapping.columns])
+    stages, rewritten = hoist_shared([c.expr for c in mapping.columns], SHARED_PREFIX)
     produced = {c.name: expr for c, expr in zip(mapping.columns, rewritten, strict=True)}
     source_scope = {c.name: POLARS_TYPES[c.type] for c in source.columns}
     shared: list[pl.Expr] = []
@@ -73,7 +71,7 @@ def plan_mapping(
         shared.append(compiled.expr.alias(name))
     evaluate: list[pl.Expr] = []
     convert: list[pl.Expr] = []
-    cast_flags: list[str] = []
+    cast_flags: dict[str, str] = {}
     for column in table.columns:
         target = POLARS_TYPES[column.type]
         if column.name not in produced:
@@ -83,20 +81,20 @@ def plan_mapping(
         if compiled.dtype == target:
             evaluate.append(compiled.expr.alias(column.name))
             continue
-        raw = f"__raw_{column.name}"
+        raw = raw_value(column.name)
         evaluate.append(compiled.expr.alias(raw))
         cast = compile_(_cast_to(ColExpr(kind="col", name=raw), column.type), {raw: compiled.dtype})
         flag = cast_flag(column.name)
         convert.append(cast.expr.alias(column.name))
         convert.append((pl.col(raw).is_not_null() & cast.expr.is_null()).alias(flag))
-        cast_flags.append(flag)
+        cast_flags[column.name] = flag
 
     partition_names = list(table.partition_keys)
     partition_columns = list(table.partition_keys)
     if mapping.partition_by is not None:
         depth = _DATE_PARTS.index(mapping.partition_by.granularity) + 1
         partition_names = list(_DATE_PARTS[:depth])
-        partition_columns = [part_column(name) for name in partition_names]
+        partition_columns = [part_value(name) for name in partition_names]
 
     where: pl.Expr | None = None
     if mapping.where is not None:
@@ -133,7 +131,7 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
         date = pl.col(plan.mapping.partition_by.column)
         parts = {"year": date.dt.year(), "month": date.dt.month(), "day": date.dt.day()}
         frame = frame.with_columns(
-            parts[name].alias(part_column(name)) for name in plan.partition_names
+            parts[name].alias(part_value(name)) for name in plan.partition_names
         )
     return frame if plan.where is None else frame.with_columns(plan.where)
 

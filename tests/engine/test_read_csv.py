@@ -1,4 +1,4 @@
-"""Cutting inputs into record-aligned chunks and reading headers (engine/extract.py)."""
+"""Cutting CSV inputs into record-aligned chunks and reading headers (engine/read/csv.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from karet_worker.config.model import CsvOptions
-from karet_worker.engine.extract import BadInputFile, read_header, record_chunks
+from karet_worker.engine.read import BadInputFile
+from karet_worker.engine.read.csv import read_header, record_chunks
 
 FIELD = st.text(alphabet='ab,"\n\r x', max_size=8)
 
@@ -31,7 +32,7 @@ def test_chunks_end_on_record_boundaries(rows: list[list[str]], chunk: int, quot
     data = _csv_bytes(rows, quote)
     stream = io.BytesIO(data)
     first = stream.read(3)
-    chunks = list(record_chunks(stream, first, quote, size=chunk))
+    chunks = list(record_chunks(stream, first, quote, chunk))
     assert b"".join(chunks).strip() == data.strip()
     parsed = [
         row

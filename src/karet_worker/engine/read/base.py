@@ -1,0 +1,30 @@
+"""What every source reader hands the run: typed chunks of rows, or `BadInputFile`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import polars as pl
+
+# Input bytes per chunk: memory follows the chunk size, not the size of an input file.
+CHUNK_BYTES = 8 * 1024 * 1024
+
+
+class BadInputFile(Exception):
+    """This input cannot be used; the message says why in the user's terms (the run reports it
+    with the file's key and skips the file)."""
+
+
+class TypedChunk(NamedTuple):
+    """Consecutive rows of one input file.
+
+    `frame` has exactly the source's declared columns, typed per SPEC §3, in schema order;
+    `unparsed` counts, per column, the values that were present but did not parse as the
+    declared type (they are null in `frame`); columns without such values are absent.
+
+        TypedChunk(frame=<2 rows: id "007", amount 1.5 | null>, unparsed={"amount": 1})
+    """
+
+    frame: pl.DataFrame
+    unparsed: Mapping[str, int]
