@@ -1,17 +1,73 @@
-"""Pydantic models of `pipeline.json` (SPEC §3, §4): the single source of truth for its shape.
+"""Pydantic models of `pipeline.json` (SPEC §3, §4, §13): the single source of truth for its shape.
 
-Shape problems are reported by Pydantic; cross-reference rules live in `validate.py`.
+Shape problems are reported by Pydantic; cross-reference rules live in `rules.py`.
 Models allow unknown fields so validation can report them as warnings instead of rejecting.
+
+The expression kinds exist once, as the members of `Expr`; the compiler, the static type
+checker, the walkers and the docs check all derive from that union.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypeAliasType
 
-ColumnType = Literal["string", "number", "int64", "float64", "bool", "date"]
-CastTarget = Literal["int64", "float64", "string", "date", "bool"]
+from karet_worker.config.column_types import (
+    CAST_TARGET_PATTERN,
+    COLUMN_TYPE_PATTERN,
+    InvalidColumnType,
+    parse_cast_target,
+    parse_column_type,
+)
+
+
+def _column_type(text: str) -> str:
+    try:
+        parse_column_type(text)
+    except InvalidColumnType as exc:
+        raise PydanticCustomError("column_type", str(exc)) from None
+    return text
+
+
+def _cast_target(text: str) -> str:
+    try:
+        parse_cast_target(text)
+    except InvalidColumnType as exc:
+        raise PydanticCustomError("column_type", str(exc)) from None
+    return text
+
+
+ColumnType = Annotated[
+    str,
+    AfterValidator(_column_type),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": COLUMN_TYPE_PATTERN,
+            "description": (
+                "`string`, `number` (= `float64`), `int64`, `float64`, `bool`, `date` (ISO "
+                "YYYY-MM-DD), `timestamp` (UTC, microseconds; ISO 8601 with or without offset) "
+                "or `decimal(p,s)` (precision 1-38, scale 0-p)."
+            ),
+            "examples": ["string", "int64", "date", "timestamp", "decimal(12,2)"],
+        }
+    ),
+]
+CastTarget = Annotated[
+    str,
+    AfterValidator(_cast_target),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": CAST_TARGET_PATTERN,
+            "description": "Any column type but `number` (write `float64`).",
+            "examples": ["int64", "timestamp", "decimal(12,2)"],
+        }
+    ),
+]
 Encoding = Literal["utf8", "utf8-lossy", "latin1", "cp1252"]
 SourceFormat = Literal["csv", "ndjson", "parquet"]
 
@@ -30,129 +86,237 @@ class _Node(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
 
-# ---------------------------------------------------------------- expressions (SPEC §4)
+# ---------------------------------------------------------------- expressions (SPEC §4, §13)
+# Each model's docstring is its entry in the README's expression reference (checked by a
+# test): first line what it does, then null behaviour.
+
+_INPUT = "The expression the function applies to."
+
+
+def _input(description: str = _INPUT) -> Any:
+    return Field(description=description, examples=[{"kind": "col", "name": "description"}])
 
 
 class ColExpr(_Node):
+    """A column of the source (in `where`: an output column of the mapping).
+
+    Null when the value is null."""
+
     kind: Literal["col"]
-    name: str
+    name: str = Field(description="The column's name.", examples=["amount"])
 
 
 class StrExpr(_Node):
+    """A text literal."""
+
     kind: Literal["str"]
-    value: str
+    value: str = Field(description="The text.", examples=["EUR"])
 
 
 class NumExpr(_Node):
+    """A number literal (Float64)."""
+
     kind: Literal["num"]
-    value: float
+    value: float = Field(description="The number.", examples=[0, 2.5])
 
 
 class BoolExpr(_Node):
+    """A boolean literal."""
+
     kind: Literal["bool"]
-    value: bool
+    value: bool = Field(description="true or false.", examples=[True])
 
 
 class NullExpr(_Node):
+    """The null value (typeless: it takes the type its context needs)."""
+
     kind: Literal["null"]
-    value: None = None
+    value: None = Field(default=None, description="Always null; may be omitted.")
 
 
 class BinaryExpr(_Node):
-    """Arithmetic, comparison and Kleene `and`/`or`: all take `left` and `right`."""
+    """Arithmetic (`add` `sub` `mul` `div`), comparison (`eq` `ne` `gt` `lt` `ge` `le`) and
+    Kleene logic (`and` `or`) of two operands.
+
+    Arithmetic reads text as a number (non-numeric → null); Int64 stays Int64 except for `div`
+    (overflow → null); division by zero gives ±inf/NaN. Comparisons compare numbers with numbers
+    (text parsed), dates with dates, anything else as text; null on either side → null. `and`
+    and `or` are three-valued: `false and null` is false, `true or null` is true."""
 
     kind: Literal["add", "sub", "mul", "div", "eq", "ne", "gt", "lt", "ge", "le", "and", "or"]
-    left: Expr
-    right: Expr
+    left: Expr = Field(description="The left operand.", examples=[{"kind": "col", "name": "a"}])
+    right: Expr = Field(description="The right operand.", examples=[{"kind": "num", "value": 1}])
 
 
 class UnaryExpr(_Node):
-    """Single-input functions: case mapping, trim, negation and date parts."""
+    """Functions of one value: `upper` `lower` (Unicode case mapping), `trim` (surrounding
+    whitespace), `not` (Kleene), `year` `month` `day` (Int64 part of a date or timestamp;
+    text is read as an ISO date).
+
+    Null in gives null out."""
 
     kind: Literal["upper", "lower", "trim", "not", "year", "month", "day"]
-    input: Expr
+    input: Expr = _input()
 
 
 class ConcatExpr(_Node):
+    """Joins its arguments as text, with `sep` between them.
+
+    A null argument is skipped together with its separator; all null → `""`."""
+
     kind: Literal["concat"]
-    sep: str = ""
-    args: list[Expr]
+    sep: str = Field(default="", description="Put between the arguments.", examples=[" "])
+    args: list[Expr] = Field(
+        description="The values to join, in order.",
+        examples=[[{"kind": "col", "name": "first"}, {"kind": "col", "name": "last"}]],
+    )
 
 
 class SubstringExpr(_Node):
+    """Part of a text, counted in characters: like Python's `s[start:][:length]`.
+
+    Null in gives null out; a start past the end gives `""`."""
+
     kind: Literal["substring"]
-    input: Expr
-    start: int
-    length: int | None = None
+    input: Expr = _input()
+    start: int = Field(
+        description="0-based index of the first character; negative counts from the end.",
+        examples=[0, -4],
+    )
+    length: int | None = Field(
+        default=None,
+        description="How many characters to take; omitted: to the end; negative: none.",
+        examples=[3],
+    )
 
 
 class ContainsExpr(_Node):
+    """Whether `input` contains `pattern` (literal text, case-sensitive).
+
+    Null when either is null."""
+
     kind: Literal["contains"]
-    input: Expr
-    pattern: Expr
+    input: Expr = _input()
+    pattern: Expr = Field(
+        description="The text to look for (an expression, usually a `str` literal).",
+        examples=[{"kind": "str", "value": "UBER"}],
+    )
 
 
 class IfExpr(_Node):
+    """`then` where `cond` is true, else `else`.
+
+    A null (or false) `cond` takes `else`. Branches of different types are unified (Int64 with
+    Float64 → Float64, other mixes → text)."""
+
     kind: Literal["if"]
-    cond: Expr
-    then: Expr
-    else_: Expr = Field(alias="else")
+    cond: Expr = Field(
+        description="The condition (text and numbers are read as booleans).",
+        examples=[{"kind": "gt", "left": {"kind": "col", "name": "amount"},
+                   "right": {"kind": "num", "value": 0}}],
+    )  # fmt: skip
+    then: Expr = Field(
+        description="Value where `cond` is true.", examples=[{"kind": "str", "value": "credit"}]
+    )
+    else_: Expr = Field(
+        alias="else", description="Value elsewhere.", examples=[{"kind": "str", "value": "debit"}]
+    )
 
 
 class CoalesceExpr(_Node):
+    """The first non-null argument.
+
+    All null (or no arguments) → null."""
+
     kind: Literal["coalesce"]
-    args: list[Expr]
+    args: list[Expr] = Field(
+        description="Candidates, in order of preference.",
+        examples=[[{"kind": "col", "name": "merchant"}, {"kind": "str", "value": "unknown"}]],
+    )
 
 
 class ParseDateExpr(_Node):
+    """Text → date with a strftime `format`.
+
+    Unparseable text → null (never an error); a format without a year gives null."""
+
     kind: Literal["parse_date"]
-    input: Expr
-    format: str
+    input: Expr = _input()
+    format: str = Field(
+        description="strftime format, e.g. `%d/%m/%Y` (`%Y` year, `%m` month, `%d` day).",
+        examples=["%d/%m/%Y", "%Y%m%d"],
+    )
 
 
 class FromUnixExpr(_Node):
+    """Seconds (or milliseconds) since 1970-01-01 UTC → date or timestamp.
+
+    Null, non-numeric and out-of-range input → null. To a date, the time of day is dropped
+    (floored to the UTC day)."""
+
     kind: Literal["from_unix"]
-    input: Expr
-    unit: Literal["s", "ms"] = "s"
+    input: Expr = _input("The epoch number (text is read as a number).")
+    unit: Literal["s", "ms"] = Field(default="s", description="Seconds or milliseconds.")
+    to: Literal["date", "timestamp"] = Field(default="date", description="The result type.")
 
 
 class CastExpr(_Node):
+    """Converts to another type, non-strictly: a value that does not convert becomes null.
+
+    Null in gives null out. int64 from text takes integers or any number truncated toward zero;
+    bool from `true/false/1/0/yes/no/t/f/y/n` (any case) or numbers (non-zero → true); date and
+    timestamp from ISO text; decimal rounds half away from zero."""
+
     kind: Literal["cast"]
-    input: Expr
-    to: CastTarget
+    input: Expr = _input()
+    to: CastTarget = Field(description="The target type.", examples=["int64"])
 
 
 class LookupRefExpr(_Node):
+    """Applies a lookup (SPEC §3) to the input as text.
+
+    Null input → null (`catch_all` does not apply to null)."""
+
     kind: Literal["lookup_ref"]
-    lookup_id: str
-    input: Expr
+    lookup_id: str = Field(
+        description="The lookup's id; dotted for a child (`categories.coffee`).",
+        examples=["categories"],
+    )
+    input: Expr = _input("The value to look up (read as text).")
 
 
-Expr = Annotated[
-    ColExpr
-    | StrExpr
-    | NumExpr
-    | BoolExpr
-    | NullExpr
-    | BinaryExpr
-    | UnaryExpr
-    | ConcatExpr
-    | SubstringExpr
-    | ContainsExpr
-    | IfExpr
-    | CoalesceExpr
-    | ParseDateExpr
-    | FromUnixExpr
-    | CastExpr
-    | LookupRefExpr,
-    Field(discriminator="kind"),
-]
+Expr = TypeAliasType(
+    "Expr",
+    Annotated[
+        ColExpr
+        | StrExpr
+        | NumExpr
+        | BoolExpr
+        | NullExpr
+        | BinaryExpr
+        | UnaryExpr
+        | ConcatExpr
+        | SubstringExpr
+        | ContainsExpr
+        | IfExpr
+        | CoalesceExpr
+        | ParseDateExpr
+        | FromUnixExpr
+        | CastExpr
+        | LookupRefExpr,
+        Field(discriminator="kind"),
+    ],
+)
+"""An expression: a JSON object whose `kind` says which of the models above it is."""
 
-EXPRESSION_KINDS: tuple[str, ...] = (
-    "col", "str", "num", "bool", "null", "add", "sub", "mul", "div", "eq", "ne", "gt", "lt",
-    "ge", "le", "and", "or", "upper", "lower", "trim", "not", "year", "month", "day", "concat",
-    "substring", "contains", "if", "coalesce", "parse_date", "from_unix", "cast", "lookup_ref",
-)  # fmt: skip
+EXPRESSION_MODELS: tuple[type[_Node], ...] = get_args(get_args(Expr.__value__)[0])
+
+
+def _kinds_of(model: type[_Node]) -> tuple[str, ...]:
+    return get_args(model.model_fields["kind"].annotation)
+
+
+EXPRESSION_KINDS: tuple[str, ...] = tuple(k for m in EXPRESSION_MODELS for k in _kinds_of(m))
 
 # ---------------------------------------------------------------- sources and tables
 
@@ -293,21 +457,12 @@ class PipelineConfig(BaseModel):
     layout: dict[str, Any] | None = None  # editor positions; ignored
 
 
-for _model in (
-    BinaryExpr,
-    UnaryExpr,
-    ConcatExpr,
-    SubstringExpr,
-    ContainsExpr,
-    IfExpr,
-    CoalesceExpr,
-    ParseDateExpr,
-    FromUnixExpr,
-    CastExpr,
-    LookupRefExpr,
+_RECURSIVE: tuple[type[BaseModel], ...] = (
+    *EXPRESSION_MODELS,
     SourceContainer,
     MappingColumn,
     Mapping,
     LookupMapping,
-):
+)
+for _model in _RECURSIVE:
     _model.model_rebuild()

@@ -13,6 +13,7 @@ from typing import TypeVar, get_args
 
 from pydantic import BaseModel
 
+from karet_worker.config.column_types import is_column_type
 from karet_worker.config.json_path import BadPath, parse_path
 from karet_worker.config.lookup_tree import resolve_lookup
 from karet_worker.config.model import (
@@ -20,7 +21,6 @@ from karet_worker.config.model import (
     Assertions,
     ColExpr,
     ColumnSchema,
-    ColumnType,
     LookupMapping,
     LookupRefExpr,
     Mapping,
@@ -44,8 +44,8 @@ from karet_worker.config.suggest import did_you_mean
 from karet_worker.config.walk import children, expression_model, member, member_key
 
 MAX_PARTITION_KEYS = 3
-_COLUMN_TYPES = frozenset(get_args(ColumnType))
-_UNPARTITIONABLE_TYPES = ("number", "float64")
+# Floats have no exact text; a timestamp per segment would make a folder per row.
+_UNPARTITIONABLE_TYPES = ("number", "float64", "timestamp")
 
 _T = TypeVar("_T")
 Columns = dict[str, str | None]  # column name -> declared type (None when not a valid type)
@@ -167,7 +167,7 @@ def _check_schema(
                 )
             else:
                 declared = text_of(ColumnSchema, column, "type")
-                columns[name] = declared if declared in _COLUMN_TYPES else None
+                columns[name] = declared if declared and is_column_type(declared) else None
                 first_at[name] = index
         _check_assertions(column, column_path, name, what, found)
     return columns
@@ -404,7 +404,8 @@ def _check_tables(root: dict[str, object], found: _Found) -> dict[str, _Table]:
                         SCHEMA,
                         (*path, "partition_keys", position),
                         f"partition key {key!r} of {what} has type {columns[key]!r}; "
-                        "number/float64 columns cannot be partition keys",
+                        "number, float64 and timestamp columns cannot be partition keys "
+                        "(partition by a date or a part of it instead)",
                     )
         if table_id is not None and first.get(table_id, (None,))[0] == index:
             tables[table_id] = _Table(table_id, columns, bool(keys))

@@ -14,8 +14,9 @@ from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
+from typing_extensions import TypeAliasType
 
-from karet_worker.config.model import MappingColumn
+from karet_worker.config.model import EXPRESSION_MODELS
 from karet_worker.config.pointer import Path
 
 Child = tuple[Path, type[BaseModel], dict[str, object]]
@@ -56,6 +57,8 @@ def _kind_literals(model: type[BaseModel]) -> frozenset[object]:
 
 
 def _union_members(annotation: Any) -> list[Any]:
+    if isinstance(annotation, TypeAliasType):
+        return _union_members(annotation.__value__)
     origin = get_origin(annotation)
     if origin is Annotated:
         return _union_members(get_args(annotation)[0])
@@ -126,11 +129,6 @@ def children(model: type[BaseModel], node: dict[str, object]) -> Iterator[Child]
         key = alias if alias is not None and (alias in node or name not in node) else name
         if key in node:
             yield from _models_in(shape, node[key], (key,))
-
-
-EXPRESSION_MODELS: frozenset[type[BaseModel]] = frozenset(
-    m for m in _union_members(MappingColumn.model_fields["expr"].annotation) if _is_model(m)
-)
 
 
 def is_expression(model: type[BaseModel]) -> bool:

@@ -21,7 +21,6 @@ from karet_worker.config.model import PipelineConfig, SourceContainer
 from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
-from karet_worker.engine.dtypes import POLARS_TYPES
 from karet_worker.engine.extract import INPUT_SUFFIXES, Prefetcher, list_inputs, one_ahead, removing
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.load import (
@@ -42,6 +41,7 @@ from karet_worker.engine.result import (
     capped,
 )
 from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping
+from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.lookups import LookupCompiler
 from karet_worker.storage.base import ObjectNotFound, ObjectStore
 
@@ -355,7 +355,7 @@ class _Run:
                 state.spill.discard()
                 continue
             self._warn_counts(state)
-            schema = pl.Schema({c.name: POLARS_TYPES[c.type] for c in plan.table.columns})
+            schema = pl.Schema({c.name: declared_dtype(c.type) for c in plan.table.columns})
             payload = pl.Schema({name: schema[name] for name in plan.payload})
             segments = state.spill.segments()
             self.result.rows_written += state.spill.rows

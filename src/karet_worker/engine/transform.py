@@ -23,7 +23,7 @@ from karet_worker.engine.columns import (
     part_value,
     raw_value,
 )
-from karet_worker.engine.dtypes import POLARS_TYPES
+from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.compile import Compiled, compile_expr
 from karet_worker.expressions.hoist import hoist_shared
 from karet_worker.expressions.lookups import LookupCompiler
@@ -63,7 +63,7 @@ def plan_mapping(
 
     stages, rewritten = hoist_shared([c.expr for c in mapping.columns], SHARED_PREFIX)
     produced = {c.name: expr for c, expr in zip(mapping.columns, rewritten, strict=True)}
-    source_scope = {c.name: POLARS_TYPES[c.type] for c in source.columns}
+    source_scope = {c.name: declared_dtype(c.type) for c in source.columns}
     shared: list[pl.Expr] = []
     for name, definition in stages:
         compiled = compile_(definition, source_scope)
@@ -73,7 +73,7 @@ def plan_mapping(
     convert: list[pl.Expr] = []
     cast_flags: dict[str, str] = {}
     for column in table.columns:
-        target = POLARS_TYPES[column.type]
+        target = declared_dtype(column.type)
         if column.name not in produced:
             convert.append(pl.lit(None, dtype=target).alias(column.name))
             continue
@@ -98,7 +98,7 @@ def plan_mapping(
 
     where: pl.Expr | None = None
     if mapping.where is not None:
-        table_scope = {c.name: POLARS_TYPES[c.type] for c in table.columns}
+        table_scope = {c.name: declared_dtype(c.type) for c in table.columns}
         condition = mapping.where
         if compile_(condition, table_scope).dtype != pl.Boolean():
             condition = CastExpr(kind="cast", input=condition, to="bool")

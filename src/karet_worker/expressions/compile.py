@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 import polars as pl
 
+from karet_worker.config.column_types import parse_cast_target
 from karet_worker.config.model import (
     BinaryExpr,
     BoolExpr,
@@ -38,22 +40,27 @@ from karet_worker.expressions.coerce import (
     FLOAT,
     INT,
     NULL,
-    NUMERIC,
     STRING,
+    TIMESTAMP,
     UnsupportedType,
     convert,
+    declared_dtype,
+    is_numeric,
     normalize_dtype,
     null_of,
     to_bool,
     to_date,
+    to_declared,
     to_number,
     to_text,
+    to_timestamp,
     unify,
 )
 from karet_worker.expressions.lookups import LookupCompiler, UnknownLookup
-from karet_worker.expressions.parsing import parse_int
 
 _SECONDS_PER_DAY = 86_400
+_MICROSECONDS = {"s": 1_000_000, "ms": 1_000}
+_MAX_EPOCH_MICROS = float(2**62)
 # strftime directives that carry a year (with an optional padding flag, e.g. `%-y`).
 _YEAR_DIRECTIVE = re.compile(r"%[-_0^#]?[YyGgCFDc+s]")
 _FORMAT_PROBE = "2024-01-05 10:30:00"
@@ -68,7 +75,7 @@ class Compiled:
     """A compiled expression and its static result type."""
 
     expr: pl.Expr
-    dtype: pl.DataType  # pl.String, pl.Float64, pl.Int64, pl.Boolean, pl.Date or pl.Null
+    dtype: pl.DataType  # one of the types in `coerce` (String ... Datetime(us, UTC), Null)
 
 
 class ExpressionError(Exception):
@@ -98,15 +105,50 @@ class _Compiler:
         self._lookups = lookups
 
     def compile(self, expr: Expr) -> Compiled:
-        handler = getattr(self, f"_{type(expr).__name__}", None)
-        if handler is None:  # pragma: no cover - the Expr union is closed
-            raise ExpressionError(f"unsupported expression kind '{expr.kind}'")
-        result: Compiled = handler(expr)
-        return result
+        """One case per member of the `Expr` union; mypy proves none is missing."""
+        match expr:
+            case ColExpr():
+                return self._column(expr)
+            case StrExpr():
+                return Compiled(pl.lit(expr.value, dtype=pl.String), STRING)
+            case NumExpr():
+                return Compiled(pl.lit(float(expr.value), dtype=pl.Float64), FLOAT)
+            case BoolExpr():
+                return Compiled(pl.lit(expr.value, dtype=pl.Boolean), BOOL)
+            case NullExpr():
+                return Compiled(null_of(NULL), NULL)
+            case BinaryExpr():
+                return self._binary(expr)
+            case UnaryExpr():
+                return self._unary(expr)
+            case ConcatExpr():
+                return self._concat(expr)
+            case SubstringExpr():
+                return self._substring(expr)
+            case ContainsExpr():
+                return self._contains(expr)
+            case IfExpr():
+                return self._if(expr)
+            case CoalesceExpr():
+                return self._coalesce(expr)
+            case ParseDateExpr():
+                return self._parse_date(expr)
+            case FromUnixExpr():
+                return self._from_unix(expr)
+            case CastExpr():
+                inner = self.compile(expr.input)
+                target = parse_cast_target(expr.to)
+                return Compiled(
+                    to_declared(inner.expr, inner.dtype, target), declared_dtype(target)
+                )
+            case LookupRefExpr():
+                return self._lookup_ref(expr)
+            case unreachable:
+                assert_never(unreachable)
 
     # ------------------------------------------------------------------ leaves
 
-    def _ColExpr(self, expr: ColExpr) -> Compiled:
+    def _column(self, expr: ColExpr) -> Compiled:
         if expr.name not in self._scope:
             raise ExpressionError(f"unknown column '{expr.name}'")
         try:
@@ -116,21 +158,9 @@ class _Compiler:
         column = pl.col(expr.name)
         return Compiled(column.cast(dtype) if needs_cast else column, dtype)
 
-    def _StrExpr(self, expr: StrExpr) -> Compiled:
-        return Compiled(pl.lit(expr.value, dtype=pl.String), STRING)
-
-    def _NumExpr(self, expr: NumExpr) -> Compiled:
-        return Compiled(pl.lit(float(expr.value), dtype=pl.Float64), FLOAT)
-
-    def _BoolExpr(self, expr: BoolExpr) -> Compiled:
-        return Compiled(pl.lit(expr.value, dtype=pl.Boolean), BOOL)
-
-    def _NullExpr(self, expr: NullExpr) -> Compiled:
-        return Compiled(null_of(NULL), NULL)
-
     # ------------------------------------------------------------------ binary operators
 
-    def _BinaryExpr(self, expr: BinaryExpr) -> Compiled:
+    def _binary(self, expr: BinaryExpr) -> Compiled:
         left = self.compile(expr.left)
         right = self.compile(expr.right)
         if expr.kind in ("add", "sub", "mul", "div"):
@@ -143,7 +173,7 @@ class _Compiler:
 
     # ------------------------------------------------------------------ unary functions
 
-    def _UnaryExpr(self, expr: UnaryExpr) -> Compiled:
+    def _unary(self, expr: UnaryExpr) -> Compiled:
         inner = self.compile(expr.input)
         kind = expr.kind
         if kind == "not":
@@ -161,7 +191,7 @@ class _Compiler:
 
     # ------------------------------------------------------------------ text
 
-    def _ConcatExpr(self, expr: ConcatExpr) -> Compiled:
+    def _concat(self, expr: ConcatExpr) -> Compiled:
         parts = [self.compile(arg) for arg in expr.args]
         texts = [to_text(p.expr, p.dtype) for p in parts if p.dtype != NULL]
         if not texts:
@@ -169,9 +199,8 @@ class _Compiler:
         # ignore_nulls drops a null together with its separator; all null gives "".
         return Compiled(pl.concat_str(texts, separator=expr.sep, ignore_nulls=True), STRING)
 
-    def _SubstringExpr(self, expr: SubstringExpr) -> Compiled:
-        inner = self.compile(expr.input)
-        text = to_text(inner.expr, inner.dtype)
+    def _substring(self, expr: SubstringExpr) -> Compiled:
+        text = self._text(expr.input)
         # JSON integers are unbounded; beyond ±2^62 every string behaves the same anyway.
         start = min(max(expr.start, -_SLICE_LIMIT), _SLICE_LIMIT)
         length = None if expr.length is None else min(max(expr.length, 0), _SLICE_LIMIT)
@@ -182,20 +211,23 @@ class _Compiler:
         tail = text.str.slice(start)
         return Compiled(tail if length is None else tail.str.slice(0, length), STRING)
 
-    def _ContainsExpr(self, expr: ContainsExpr) -> Compiled:
-        inner = self.compile(expr.input)
-        pattern = self.compile(expr.pattern)
-        text = to_text(inner.expr, inner.dtype)
-        needle: str | pl.Expr
-        if isinstance(expr.pattern, StrExpr):
-            needle = expr.pattern.value
-        else:
-            needle = to_text(pattern.expr, pattern.dtype)
-        return Compiled(text.str.contains(needle, literal=True), BOOL)
+    def _contains(self, expr: ContainsExpr) -> Compiled:
+        text = self._text(expr.input)
+        return Compiled(text.str.contains(self._needle(expr.pattern), literal=True), BOOL)
+
+    def _text(self, expr: Expr) -> pl.Expr:
+        inner = self.compile(expr)
+        return to_text(inner.expr, inner.dtype)
+
+    def _needle(self, pattern: Expr) -> str | pl.Expr:
+        """A literal pattern as a plain string (Polars then builds its searcher once)."""
+        if isinstance(pattern, StrExpr):
+            return pattern.value
+        return self._text(pattern)
 
     # ------------------------------------------------------------------ conditionals
 
-    def _IfExpr(self, expr: IfExpr) -> Compiled:
+    def _if(self, expr: IfExpr) -> Compiled:
         cond = self.compile(expr.cond)
         then = self.compile(expr.then)
         other = self.compile(expr.else_)
@@ -207,7 +239,7 @@ class _Compiler:
         )
         return Compiled(result, dtype)
 
-    def _CoalesceExpr(self, expr: CoalesceExpr) -> Compiled:
+    def _coalesce(self, expr: CoalesceExpr) -> Compiled:
         parts = [self.compile(arg) for arg in expr.args]
         dtype = unify([p.dtype for p in parts])
         useful = [_as(p, dtype) for p in parts if p.dtype != NULL]
@@ -219,50 +251,37 @@ class _Compiler:
 
     # ------------------------------------------------------------------ dates
 
-    def _ParseDateExpr(self, expr: ParseDateExpr) -> Compiled:
-        inner = self.compile(expr.input)
+    def _parse_date(self, expr: ParseDateExpr) -> Compiled:
+        text = self._text(expr.input)
         if not usable_date_format(expr.format):
             return Compiled(null_of(DATE), DATE)
-        text = to_text(inner.expr, inner.dtype)
         return Compiled(text.str.to_date(expr.format, strict=False), DATE)
 
-    def _FromUnixExpr(self, expr: FromUnixExpr) -> Compiled:
+    def _from_unix(self, expr: FromUnixExpr) -> Compiled:
         inner = self.compile(expr.input)
         number, _ = to_number(inner.expr, inner.dtype)
+        if expr.to == "timestamp":
+            per_microsecond = _MICROSECONDS[expr.unit]
+            micros = (number.cast(pl.Float64) * per_microsecond).floor()
+            # Beyond ±2^62 µs (±146,000 years) Polars cannot show the date: null.
+            in_range = micros.abs() < _MAX_EPOCH_MICROS
+            stamp = pl.when(in_range).then(micros).cast(pl.Int64, strict=False)
+            if inner.dtype == INT:  # exact for integers, whatever their size
+                stamp = pl.when(in_range).then(number * per_microsecond)
+            return Compiled(stamp.cast(TIMESTAMP), TIMESTAMP)
         per_day = _SECONDS_PER_DAY * (1000 if expr.unit == "ms" else 1)
         days = (number // per_day).cast(pl.Int32, strict=False)
         return Compiled(days.cast(pl.Date), DATE)
 
-    # ------------------------------------------------------------------ cast and lookups
+    # ------------------------------------------------------------------ lookups
 
-    def _CastExpr(self, expr: CastExpr) -> Compiled:
-        inner = self.compile(expr.input)
-        value, dtype = inner.expr, inner.dtype
-        target = expr.to
-        if target == "string":
-            return Compiled(to_text(value, dtype), STRING)
-        if target == "bool":
-            return Compiled(to_bool(value, dtype), BOOL)
-        if target == "date":
-            return Compiled(to_date(value, dtype), DATE)
-        if target == "float64":
-            number, _ = to_number(value, dtype)
-            return Compiled(number.cast(pl.Float64), FLOAT)
-        # int64: floats truncate toward zero; text may be an integer or any number.
-        if dtype == STRING:
-            as_float = to_number(value, dtype)[0].cast(pl.Int64, strict=False)
-            return Compiled(pl.coalesce(parse_int(value), as_float), INT)
-        if dtype in (*NUMERIC, BOOL):
-            return Compiled(value.cast(pl.Int64, strict=False), INT)
-        return Compiled(null_of(INT), INT)
-
-    def _LookupRefExpr(self, expr: LookupRefExpr) -> Compiled:
-        inner = self.compile(expr.input)
+    def _lookup_ref(self, expr: LookupRefExpr) -> Compiled:
+        text = self._text(expr.input)
         try:
             lookup = self._lookups.get(expr.lookup_id)
         except UnknownLookup as exc:
             raise ExpressionError(str(exc)) from exc
-        return Compiled(lookup.apply(to_text(inner.expr, inner.dtype)), STRING)
+        return Compiled(lookup.apply(text), STRING)
 
 
 def usable_date_format(fmt: str) -> bool:
@@ -323,15 +342,18 @@ def _comparison(kind: str, left: Compiled, right: Compiled) -> Compiled:
 
 
 def _comparable(left: Compiled, right: Compiled) -> tuple[pl.Expr, pl.Expr]:
-    """Numbers with numbers (text parsed, booleans 1/0), dates with dates (text parsed as
-    ISO), booleans with booleans (text parsed), same types as they are, anything else as text."""
+    """Numbers with numbers (text parsed, booleans 1/0), dates and timestamps with each other
+    and with text (parsed as ISO), booleans with booleans (text parsed), same types as they
+    are, anything else as text."""
     types = {left.dtype, right.dtype}
     if len(types) == 1:
         return left.expr, right.expr
-    if types <= {INT, FLOAT, STRING, BOOL} and types & set(NUMERIC):
+    if all(is_numeric(t) or t in (STRING, BOOL) for t in types) and any(map(is_numeric, types)):
         return to_number(left.expr, left.dtype)[0], to_number(right.expr, right.dtype)[0]
     if types == {DATE, STRING}:
         return to_date(left.expr, left.dtype), to_date(right.expr, right.dtype)
+    if TIMESTAMP in types and types <= {DATE, TIMESTAMP, STRING}:
+        return to_timestamp(left.expr, left.dtype), to_timestamp(right.expr, right.dtype)
     if types == {BOOL, STRING}:
         return to_bool(left.expr, left.dtype), to_bool(right.expr, right.dtype)
     return to_text(left.expr, left.dtype), to_text(right.expr, right.dtype)

@@ -17,6 +17,7 @@ _BOOL_VALUES = pl.Series(
 )
 
 ISO_DATE_FORMAT = "%Y-%m-%d"
+MAX_DECIMAL_DIGITS = 38
 
 
 def parse_bool(text: pl.Expr) -> pl.Expr:
@@ -44,3 +45,45 @@ def parse_int(text: pl.Expr) -> pl.Expr:
 def parse_date_iso(text: pl.Expr) -> pl.Expr:
     """ISO `YYYY-MM-DD` → Date (the parser also takes unpadded month/day); else null."""
     return text.str.strip_chars().str.to_date(ISO_DATE_FORMAT, strict=False)
+
+
+# Tried in order; the first that parses wins. A space may stand for the `T` (RFC 3339), a
+# missing offset means UTC, and a date alone is midnight UTC. `%#z` takes `Z`, `+02`, `+0200`
+# and `+02:00`; `%.f` takes no fraction or up to 9 digits (truncated to microseconds).
+TIMESTAMP_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M%#z",
+    "%Y-%m-%dT%H:%M",
+    ISO_DATE_FORMAT,
+)
+
+
+def parse_timestamp_iso(text: pl.Expr) -> pl.Expr:
+    """ISO 8601 text → UTC timestamp (µs), else null.
+
+    `2024-01-05T10:30:00+02:00` → 2024-01-05 08:30 UTC; `2024-01-05 10:30` → 10:30 UTC;
+    `2024-01-05` → 00:00 UTC."""
+    normalized = text.str.strip_chars().str.replace(" ", "T", literal=True, n=1)
+    return pl.coalesce(
+        normalized.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
+        for fmt in TIMESTAMP_FORMATS
+    )
+
+
+def parse_decimal(text: pl.Expr, precision: int, scale: int) -> pl.Expr:
+    """Decimal or scientific text → Decimal(precision, scale), rounded half away from zero;
+    a value with more than `precision - scale` integer digits (or not a number) → null.
+
+    `"12.345"` as decimal(12,2) → 12.35; `"1e3"` → 1000.00; `"abc"` → null."""
+    stripped = text.str.strip_chars()
+    if precision == MAX_DECIMAL_DIGITS:  # no spare digit: Polars' cast, ties to even
+        return stripped.cast(pl.Decimal(precision, scale), strict=False)
+    # Polars' own text → decimal cast rounds half to even, so the text is first read with
+    # as many fractional digits as 38 digits hold beside the integer digits and one spare
+    # (for the carry of 99.995 → 100.00), then rounded. Only text beyond 38 significant
+    # digits is rounded twice.
+    wide_scale = MAX_DECIMAL_DIGITS - 1 - (precision - scale)
+    wide = stripped.cast(pl.Decimal(MAX_DECIMAL_DIGITS, wide_scale), strict=False)
+    rounded = wide.round(scale, mode="half_away_from_zero")
+    return rounded.cast(pl.Decimal(precision, scale), strict=False)

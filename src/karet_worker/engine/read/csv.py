@@ -19,10 +19,10 @@ from typing import Protocol
 
 import polars as pl
 
-from karet_worker.config.model import ColumnType, CsvOptions, SourceContainer
+from karet_worker.config.model import CsvOptions, SourceContainer
 from karet_worker.engine.columns import flag_counts, reader_column, unparsed_flag
 from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk
-from karet_worker.expressions.parsing import parse_bool, parse_date_iso, parse_int, parse_number
+from karet_worker.expressions.coerce import parse_declared
 
 _HEAD_BYTES = 64 * 1024
 
@@ -183,22 +183,10 @@ def parse_chunk(chunk: bytes, header: list[str], source: SourceContainer) -> Typ
     flags: dict[str, str] = {}  # column -> its unparsed flag
     for column in source.columns:
         raw = pl.col(names[header.index(column.name)])
-        value = _parse(raw, column.type)
+        value = parse_declared(raw, column.type)
         typed.append(value.alias(column.name))
         if column.type != "string":
             flags[column.name] = unparsed_flag(column.name)
             typed.append((raw.is_not_null() & value.is_null()).alias(flags[column.name]))
     frame = text.select(typed)
     return TypedChunk(frame.drop(flags.values()), flag_counts(frame, flags))
-
-
-def _parse(raw: pl.Expr, column_type: ColumnType) -> pl.Expr:
-    if column_type == "string":
-        return raw
-    if column_type in ("number", "float64"):
-        return parse_number(raw)
-    if column_type == "int64":
-        return parse_int(raw)
-    if column_type == "bool":
-        return parse_bool(raw)
-    return parse_date_iso(raw)
