@@ -10,6 +10,8 @@ import duckdb
 import pyarrow.parquet as pq
 from tests.engine.workspace import PREFIX, Workspace, col, make_config
 
+from karet_worker.engine.result import IssueKind
+
 
 def test_timestamps_and_decimals_are_written_typed_and_read_back_by_duckdb(ws: Workspace) -> None:
     ws.config(
@@ -40,6 +42,7 @@ def test_timestamps_and_decimals_are_written_typed_and_read_back_by_duckdb(ws: W
     )
     result = ws.run()
     assert result.errors == []
+    assert {w.kind for w in result.warnings} == {IssueKind.UNPARSED_VALUES}
     path = ws.root / PREFIX / "clean" / "t" / "m1.parquet"
 
     schema = pq.read_schema(path)
@@ -78,4 +81,5 @@ def test_timestamps_and_decimals_are_written_typed_and_read_back_by_duckdb(ws: W
         (None, None, None, None, dt.datetime(2024, 2, 1, tzinfo=utc)),
     ]
     # Values that did not parse (the time, the price) are counted as warnings.
-    assert any("'at'" in w for w in result.warnings), result.warnings
+    unparsed = {(w.column, w.count, w.expected) for w in result.warnings}
+    assert unparsed >= {("at", 1, "timestamp"), ("price", 1, "decimal(10,3)")}, result.warnings
