@@ -6,6 +6,7 @@ import hashlib
 import random
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,23 @@ def test_list_reports_sizes(store: ObjectStore) -> None:
     store.put("s/one", b"1")
     store.put("s/three", b"333")
     assert store.list("s/") == [ObjectInfo("s/one", 1), ObjectInfo("s/three", 3)]
+
+
+def test_list_reports_when_each_object_was_written(store: ObjectStore) -> None:
+    before = datetime.now(UTC) - timedelta(minutes=5)  # clock skew between us and the server
+    store.put("m/one", b"1")
+    (info,) = store.list("m/")
+    assert info.last_modified is not None
+    assert before <= info.last_modified <= datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_get_range_reads_only_the_asked_bytes(store: ObjectStore) -> None:
+    payload = random_bytes(100_000, seed=3)
+    store.put("r/obj.bin", payload)
+    assert store.get_range("r/obj.bin", 99_990, 100_000) == payload[-10:]
+    assert store.get_range("r/obj.bin", 0, 4) == payload[:4]
+    with pytest.raises(ObjectNotFound):
+        store.get_range("r/missing.bin", 0, 4)
 
 
 def test_list_prefix_is_a_plain_string_prefix_like_s3(store: ObjectStore) -> None:

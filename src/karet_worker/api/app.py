@@ -11,6 +11,7 @@ from karet_worker.api.auth import bearer_guard
 from karet_worker.api.errors import install_error_handlers
 from karet_worker.api.middleware import BodyLimitMiddleware, InternalErrorMiddleware
 from karet_worker.api.openapi import install_openapi
+from karet_worker.api.routes_authoring import authoring_router
 from karet_worker.api.routes_config import config_router
 from karet_worker.api.routes_jobs import jobs_router
 from karet_worker.api.schemas import RunRequest
@@ -23,7 +24,8 @@ from karet_worker.storage.factory import open_store
 
 def create_app(settings: Settings, store: ObjectStore | None = None) -> FastAPI:
     """The service for `settings`; the store is opened from them unless one is given (tests)."""
-    runner = Runner(store if store is not None else open_store(settings))
+    store = store if store is not None else open_store(settings)
+    runner = Runner(store)
     app = FastAPI(
         title="karet-worker",
         version=version("karet-worker"),
@@ -38,6 +40,7 @@ def create_app(settings: Settings, store: ObjectStore | None = None) -> FastAPI:
 
     app.include_router(config_router(guard))
     app.include_router(jobs_router(runner, guard))
+    app.include_router(authoring_router(store, guard))
     install_error_handlers(app)
     install_openapi(app, [PipelineConfig, RunRequest])
     # Added last = outermost: the 500 guard wraps everything, then the body limit.

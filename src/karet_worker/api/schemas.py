@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 
 class ProblemOut(BaseModel):
@@ -55,3 +55,40 @@ class RunResponse(BaseModel):
     duration_ms: int
     errors: list[str]
     warnings: list[str]
+
+
+class PartitionOut(BaseModel):
+    """One partition directory of a table."""
+
+    path: str = Field(
+        description="Hive path below the table, '' when unpartitioned",
+        examples=["year=2024/month=01"],
+    )
+    files: int = Field(description="Parquet objects in it")
+    rows: int = Field(description="Rows, summed from the Parquet footers")
+    bytes: int = Field(description="Size of the objects")
+    last_written: str | None = Field(description="Newest object's last-modified time (UTC)")
+
+
+class TableOut(BaseModel):
+    """What is stored for one table under `<prefix>clean/<table_id>/`."""
+
+    table_id: str
+    declared: bool = Field(
+        description="Declared by the current config (false: output of a dropped table)"
+    )
+    files: int
+    rows: int
+    bytes: int
+    last_written: str | None = Field(examples=["2026-12-02T07:41:03.512Z"])
+    partitions: list[PartitionOut]
+    unreadable: list[str] = Field(
+        description="Objects whose footer could not be read, as '<key>: <reason>'"
+    )
+
+
+class TablesResponse(BaseModel):
+    """Answer of `GET /pipelines/{slug}/tables` (from Parquet footers, no data read)."""
+
+    pipeline_prefix: str = Field(examples=["pipelines/demo/"])
+    tables: list[TableOut]

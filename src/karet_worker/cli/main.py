@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from karet_worker.cli.authoring import tables
 from karet_worker.cli.common import (
     ALLOW_ERRORS_HELP,
     JSON_HELP,
@@ -287,6 +288,9 @@ def _announce(settings: Settings, host: str, demo: bool, kept: bool) -> None:
     console.print(
         Text(f"  curl -s -X POST {base}/config/validate{auth} --data-binary @pipeline.json")
     )
+
+
+app.command()(tables)
 
 
 if __name__ == "__main__":

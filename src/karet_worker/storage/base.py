@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,8 @@ class InvalidKey(ValueError):
 class ObjectInfo:
     key: str
     size: int
+    # When the object was last written (UTC), as the store reports it; not part of equality.
+    last_modified: datetime | None = field(default=None, compare=False)
 
 
 class ObjectStore(Protocol):
@@ -44,6 +47,10 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> bytes:
         """The whole object; raises ObjectNotFound."""
+        ...
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes `[start, end)` of an object (one ranged request; raises ObjectNotFound)."""
         ...
 
     def get_to_file(self, key: str, path: Path) -> None:

@@ -64,7 +64,9 @@ class ObstoreStore:
             stream = obstore.list(self._store, directory or None, chunk_size=LIST_PAGE)
             for page in stream:
                 found.extend(
-                    ObjectInfo(key=meta["path"], size=meta["size"])
+                    ObjectInfo(
+                        key=meta["path"], size=meta["size"], last_modified=meta["last_modified"]
+                    )
                     for meta in page
                     if meta["path"].startswith(prefix)
                 )
@@ -76,6 +78,11 @@ class ObstoreStore:
 
     def get(self, key: str) -> bytes:
         return self._call("get", key, lambda: bytes(obstore.get(self._store, key).bytes()))
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        return self._call(
+            "get", key, lambda: bytes(obstore.get_range(self._store, key, start=start, end=end))
+        )
 
     def local_path(self, key: str) -> Path | None:
         if self._local_root is None:
