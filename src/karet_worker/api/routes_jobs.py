@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import time
@@ -90,11 +89,7 @@ def jobs_router(runner: Runner, guard: list[Depends]) -> APIRouter:
         except StorageUnavailable as exc:
             # The storage layer's message already says what failed and where (no secrets).
             raise _aborted(503, "storage_unavailable", str(exc), [], headers, context) from None
-        payload = {
-            **dataclasses.asdict(result),
-            "errors": result.error_texts(),  # SPEC §7: the API answers with sentences
-            "warnings": result.warning_texts(),
-        }
+        payload = result.body()
         counts = {k: v for k, v in payload.items() if isinstance(v, int)}
         log.info(
             "run finished",

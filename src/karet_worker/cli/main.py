@@ -10,7 +10,6 @@ import dataclasses
 import sys
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -73,11 +72,6 @@ def main(
     """Runs Karet data pipelines: CSV in an object store -> Polars -> partitioned Parquet."""
 
 
-def run_result_body(result: RunResult) -> dict[str, Any]:
-    """The run's result as the `/jobs/run` body."""
-    return dataclasses.asdict(result)
-
-
 def _run_with_progress(
     console: Console, store: ObjectStore, prefix: str, clean: bool, *, as_json: bool, where: str
 ) -> RunResult:
@@ -108,7 +102,7 @@ def _report_run(
     console: Console, result: RunResult, prefix: str, where: str, *, as_json: bool
 ) -> None:
     if as_json:
-        print_json(run_result_body(result))
+        print_json(result.body())
         return
     print_run_result(console, result, title=f"Run of {prefix}")
     if result.partitions_written:

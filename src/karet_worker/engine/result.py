@@ -5,7 +5,7 @@ API and the CLI show (the only place run outcomes become text)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
 
@@ -113,6 +113,9 @@ def capped(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text[:keep] + f"… ({len(text) - keep:,} more characters)"
 
 
+_ISSUES = ("errors", "warnings")
+
+
 @dataclass
 class RunResult:
     job_id: str
@@ -130,6 +133,15 @@ class RunResult:
 
     def warning_texts(self) -> list[str]:
         return [describe(issue) for issue in self.warnings]
+
+    def body(self) -> dict[str, Any]:
+        """The `/jobs/run` answer (SPEC §7): the counts, errors and warnings as sentences.
+        `run --json` and job records carry the same body."""
+        return {
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ISSUES},
+            "errors": self.error_texts(),
+            "warnings": self.warning_texts(),
+        }
 
 
 class ProgressListener(Protocol):
