@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends
 
 from karet_worker.api.errors import ApiError
-from karet_worker.api.schemas import ErrorEnvelope, TablesResponse
+from karet_worker.api.schemas import ErrorEnvelope, InferResponse, TablesResponse
+from karet_worker.authoring.infer import NoSample, Sample, infer_source
 from karet_worker.authoring.tables import PipelineNotFound, summaries_body, table_summaries
 from karet_worker.engine.prefix import prefix_problems
 from karet_worker.storage.base import ObjectStore, StorageUnavailable
@@ -41,5 +42,49 @@ def authoring_router(store: ObjectStore, guard: list[Depends]) -> APIRouter:
         except StorageUnavailable as exc:
             raise ApiError(503, "storage_unavailable", str(exc)) from None
         return summaries_body(prefix, found)
+
+    @router.post(
+        "/sources/infer",
+        dependencies=guard,
+        response_model=InferResponse,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "The sample file's bytes (its first MiB is used).",
+                "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+        responses={
+            400: {"model": ErrorEnvelope, "description": "invalid_request: nothing to infer from"},
+            401: {"model": ErrorEnvelope},
+            413: {"model": ErrorEnvelope},
+        },
+    )
+    async def infer(
+        request: Request,
+        source_id: str = Query(
+            "source", alias="id", description="Id of the drafted source", examples=["bank"]
+        ),
+        filename: str = Query(
+            "sample.csv",
+            description="The sample's file name; a name ending in .gz is gunzipped",
+            examples=["2024-01.csv.gz"],
+        ),
+        path_prefix: str | None = Query(
+            None, description="path_prefix of the draft (default raw/<id>/)", examples=["raw/bank/"]
+        ),
+    ) -> Any:
+        """Draft a SourceContainer from an uploaded sample CSV (send the file as the body,
+        e.g. `curl --data-binary @bank.csv '.../sources/infer?id=bank'`): delimiter, quote,
+        encoding, preamble lines, header names, a type per column, null markers and date
+        formats, checked by reading the sample with the engine's reader."""
+        sample = Sample(filename, await request.body())
+        try:
+            draft = await run_in_threadpool(
+                infer_source, [sample], source_id=source_id, path_prefix=path_prefix
+            )
+        except NoSample as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from None
+        return draft.body()
 
     return router

@@ -92,3 +92,35 @@ class TablesResponse(BaseModel):
 
     pipeline_prefix: str = Field(examples=["pipelines/demo/"])
     tables: list[TableOut]
+
+
+class InferredColumn(BaseModel):
+    """The guess for one column of the sample."""
+
+    name: str
+    type: str = Field(description="The declared type drafted for it", examples=["date"])
+    format: str | None = Field(
+        description="strftime format of non-ISO dates (the column stays a string; read it "
+        "with a parse_date expression)",
+        examples=["%d/%m/%Y"],
+    )
+    examples: list[str] = Field(description="Up to 3 distinct values from the sample")
+
+
+class InferResponse(BaseModel):
+    """Answer of `POST /sources/infer`."""
+
+    source: dict[str, Any] = Field(
+        description="The drafted SourceContainer, ready to paste into source_containers",
+        examples=[
+            {
+                "id": "bank",
+                "name": "bank",
+                "path_prefix": "raw/bank/",
+                "schema": [{"name": "date", "type": "date"}, {"name": "amount", "type": "number"}],
+                "csv": {"delimiter": ","},
+            }
+        ],
+    )
+    columns: list[InferredColumn]
+    notes: list[str] = Field(description="What a person should check: ambiguous formats...")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from karet_worker.authoring.infer import SAMPLE_BYTES, NoSample, Sample, infer_source, store_samples
 from karet_worker.authoring.tables import (
     PipelineNotFound,
     TableSummary,
@@ -20,6 +23,7 @@ from karet_worker.cli.common import (
     load_settings,
     open_existing_store,
     print_json,
+    stderr,
     store_location,
 )
 from karet_worker.cli.exits import ExitCode
@@ -83,3 +87,80 @@ def _size(n: int) -> str:
             return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def infer(
+    inputs: list[str] = typer.Argument(
+        ...,
+        help="Sample CSV files (local paths), or one folder prefix in the store ending in '/' "
+        "(e.g. pipelines/demo/raw/bank/: its first files are sampled).",
+    ),
+    source_id: str | None = typer.Option(
+        None, "--id", help="Id of the drafted source (default: from the folder or file name)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the draft with per-column details and notes as JSON."
+    ),
+) -> None:
+    """Draft a source (SourceContainer JSON, ready to paste) from sample CSV files: header
+    names, delimiter, quote, encoding, preamble, a type per column, null markers, date formats.
+    Notes for a person go to stderr."""
+    files = [Path(i) for i in inputs if Path(i).is_file()]
+    try:
+        if len(files) == len(inputs):
+            samples = [Sample(str(f), _head(f)) for f in files]
+            default_id, path_prefix = _stem(files[0].name), None
+        elif len(inputs) == 1 and inputs[0].endswith("/"):
+            prefix = inputs[0]
+            settings = load_settings()
+            store = open_existing_store(settings, create=False)
+            samples = store_samples(store, prefix)
+            if not samples:
+                raise fail(
+                    f"no CSV files under {prefix} in the store at {store_location(settings)}",
+                    ExitCode.USAGE,
+                )
+            default_id = prefix.rstrip("/").rpartition("/")[2]
+            path_prefix = _relative_to_pipeline(prefix)
+        else:
+            missing = [i for i in inputs if not Path(i).is_file()]
+            raise fail(
+                f"not a file: {', '.join(missing)} (give sample files, or one store prefix "
+                "ending in '/')",
+                ExitCode.USAGE,
+            )
+        draft = infer_source(samples, source_id=source_id or default_id, path_prefix=path_prefix)
+    except NoSample as exc:
+        raise fail(str(exc), ExitCode.USAGE) from None
+    except StorageUnavailable as exc:
+        raise fail(str(exc), ExitCode.STORAGE) from None
+    if as_json:
+        print_json(draft.body())
+        return
+    print_json(draft.source)
+    err = stderr()
+    for note in draft.notes:
+        err.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            return file.read(SAMPLE_BYTES)
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror or exc}", ExitCode.USAGE) from None
+
+
+def _stem(name: str) -> str:
+    """`_stem("bank-2024.csv.gz")` -> "bank-2024"."""
+    for suffix in (".gz", ".csv", ".tsv", ".txt"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def _relative_to_pipeline(prefix: str) -> str | None:
+    """`pipelines/demo/raw/bank/` -> `raw/bank/` (the source's path_prefix); None otherwise."""
+    parts = prefix.split("/")
+    if len(parts) > 3 and parts[0] == "pipelines":
+        return "/".join(parts[2:])
+    return None

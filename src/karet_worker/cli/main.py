@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from karet_worker.cli.authoring import tables
+from karet_worker.cli.authoring import infer, tables
 from karet_worker.cli.common import (
     ALLOW_ERRORS_HELP,
     JSON_HELP,
@@ -285,6 +285,7 @@ def _announce(settings: Settings, host: str, demo: bool, kept: bool) -> None:
 
 
 app.command()(tables)
+app.command()(infer)
 
 
 if __name__ == "__main__":
