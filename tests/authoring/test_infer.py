@@ -124,6 +124,19 @@ def test_quoted_fields_with_delimiters_and_newlines_inside(delimiter: str, tmp_p
     assert rows[1]["comment"] == 'say "hi"'
 
 
+def test_iso_timestamps_are_timestamps_and_read_back_typed(tmp_path: Path) -> None:
+    text = b"at,n\n2024-03-01T10:00:00Z,1\n2024-03-01 11:30:00+02:00,2\n2024-03-02T00:00:00,3\n"
+    draft = infer_source([Sample("t.csv", text)], source_id="t")
+    assert draft.source["schema"][0] == {"name": "at", "type": "timestamp"}
+    result, rows = run_with_draft(tmp_path / "data", draft.source, {"t.csv": text})
+    assert result.errors == [] and result.warnings == []
+    assert [r["at"].isoformat() for r in rows] == [
+        "2024-03-01T10:00:00+00:00",
+        "2024-03-01T09:30:00+00:00",
+        "2024-03-02T00:00:00+00:00",
+    ]
+
+
 def test_a_value_the_engine_would_not_read_keeps_the_column_a_string(tmp_path: Path) -> None:
     # Python reads 1_000 as a number; the engine's reader does not: the draft says string.
     text = b"n\n1\n1_000\n"
@@ -144,7 +157,9 @@ def test_unusable_samples_are_named() -> None:
     assert [c["name"] for c in draft.source["schema"]] == ["a", "b"]
 
 
-def test_cli_on_files_and_on_a_store_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_on_files_and_on_a_store_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KARET_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("S3_BUCKET", raising=False)
     sample = tmp_path / "bank-2024.csv"

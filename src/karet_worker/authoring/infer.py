@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import polars as pl
 
@@ -286,9 +286,7 @@ def _type_of(values: list[str]) -> tuple[ColumnType, str | None, str | None]:
     if all(_ISO_DATE.match(v) for v in values):
         return "date", None, None
     if all(_ISO_TIMESTAMP.match(v) for v in values):
-        if "timestamp" in get_args(ColumnType):
-            return "timestamp", None, None  # type: ignore[return-value]
-        return "string", "ISO 8601", "ISO timestamps; declared string (no timestamp type yet)"
+        return "timestamp", None, None
     for formats, what in ((DATE_FORMATS, "dates"), (TIMESTAMP_FORMATS, "timestamps")):
         fitting = [f for f in formats if all(_parses(v, f) for v in values)]
         if fitting:
@@ -323,8 +321,11 @@ def _format_note(column: ColumnGuess) -> str:
         f'{{"kind": "parse_date", "input": {{"kind": "col", "name": "{column.name}"}}, '
         f'"format": "{column.format}"}}'
     )
-    if column.format == "ISO 8601":
-        return f"column '{column.name}': declared string: ISO 8601 timestamps"
+    if "%H" in (column.format or ""):
+        return (
+            f"column '{column.name}': declared string: values like {column.examples[0]!r} are "
+            f"{column.format} timestamps; {parse} reads their date part"
+        )
     return (
         f"column '{column.name}': declared string: values like {column.examples[0]!r} are "
         f"{column.format} dates; a mapping reads them with {parse}"
