@@ -117,7 +117,7 @@ def test_each_prefix_rule_is_a_400(client: TestClient, prefix: str, fragment: st
 
 
 def test_longest_allowed_prefix_is_not_rejected_by_the_rules(store_client: TestClient) -> None:
-    prefix = "p/" + "a" * 509 + "/"  # exactly 512 bytes
+    prefix = "p/" + ("a" * 254 + "/") * 2  # exactly 512 bytes, folder names of 254 bytes
     assert len(prefix.encode()) == 512
     response = store_client.post("/jobs/run", json={"pipeline_prefix": prefix})
     assert response.status_code == 404  # accepted, and simply not there

@@ -63,8 +63,8 @@ def test_valid_json_bytes_and_text_with_bom() -> None:
 
 def test_lone_surrogates_do_not_break_problem_text() -> None:
     config = small_config()
-    config["mappings"][0]["id"] = "\ud800"
-    config["mappings"][1]["id"] = "\ud800"
+    # Lookup ids are free text (mapping, table and source ids are restricted to key-safe text).
+    config["lookup_mappings"] += [{"id": "\ud800", "rows": []}, {"id": "\ud800", "rows": []}]
     report = validate_json(json.dumps(config))  # ASCII JSON with a \ud800 escape
     assert [p.kind for p in report.problems] == ["duplicate_id"]
     for problem in report.problems:

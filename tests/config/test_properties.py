@@ -14,16 +14,20 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from karet_worker.config.validate import validate_document, validate_json
+from karet_worker.layout import segment_problem
 
 from .support import Doc, col
 
 Path = tuple[str | int, ...]
 
 COLUMN_TYPES = ["string", "number", "int64", "float64", "bool", "date"]
-# Ids never contain '/' or '.' (tables and lookups forbid them); names may be any text.
+# Lookup ids never contain '/' or '.' (dotted references forbid it); names may be any text.
 IDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_- é", min_size=1, max_size=8).filter(
     lambda s: s.strip() != ""
 )
+# Source, table and mapping ids name folders and files of the output (SPEC §15).
+KEY_IDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC0123456789_-.", min_size=1, max_size=8)
+KEY_IDS = KEY_IDS.filter(lambda s: s not in (".", ".."))
 NAMES = st.text(min_size=1, max_size=8).filter(lambda s: s.strip() != "")
 # Column names may be any text without control characters (those mark the engine's own columns).
 COLUMN_NAMES = st.text(
@@ -129,18 +133,22 @@ def _expressions(columns: list[str], lookups: list[str]) -> st.SearchStrategy[Do
 
 @st.composite
 def valid_configs(draw: st.DrawFn) -> Doc:
-    source_ids = draw(st.lists(IDS, min_size=1, max_size=3, unique=True))
+    source_ids = draw(st.lists(KEY_IDS, min_size=1, max_size=3, unique=True))
     sources: list[Doc] = [
         {"id": sid, "name": draw(NAMES), "path_prefix": f"raw/s{i}/", "schema": _schema(draw)}
         for i, sid in enumerate(source_ids)
     ]
-    table_ids = draw(st.lists(IDS, min_size=1, max_size=3, unique=True))
+    table_ids = draw(st.lists(KEY_IDS, min_size=1, max_size=3, unique=True))
     tables: list[Doc] = []
     for tid in table_ids:
         schema = _schema(draw)
         table: Doc = {"id": tid, "name": draw(NAMES), "schema": schema}
         names = [c["name"] for c in schema]
-        partitionable = [c["name"] for c in schema if c["type"] not in ("number", "float64")]
+        partitionable = [
+            c["name"]
+            for c in schema
+            if c["type"] not in ("number", "float64") and segment_problem(c["name"]) is None
+        ]
         if len(partitionable) > 0 and draw(st.booleans()):
             table["partition_keys"] = draw(
                 st.lists(st.sampled_from(partitionable), min_size=1, max_size=3, unique=True)
@@ -155,7 +163,7 @@ def valid_configs(draw: st.DrawFn) -> Doc:
         tables.append(table)
     lookups = _lookup_forest(draw)
     dotted = list(_dotted_ids(lookups))
-    mapping_ids = draw(st.lists(IDS, min_size=1, max_size=4, unique=True))
+    mapping_ids = draw(st.lists(KEY_IDS, min_size=1, max_size=4, unique=True))
     mappings: list[Doc] = []
     for mid in mapping_ids:
         source = draw(st.sampled_from(sources))

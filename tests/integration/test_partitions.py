@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .pipelines import col, csv_text, mapping, pipeline, source, table
+from .pipelines import col, csv_text, lit, mapping, op, pipeline, source, table
 from .service import Service
 from .workspace import Workspace
 
@@ -183,3 +183,45 @@ def test_partition_keys_unpadded_percent_encoded_and_dropped_from_the_payload(
     # Rows with a null key: row 5 (region) and row 6 (n); row 5 (when and flag).
     assert null_partition_warned(body["warnings"], "m_keys", 2), body["warnings"]
     assert null_partition_warned(body["warnings"], "m_day", 1), body["warnings"]
+
+
+def test_empty_strings_and_the_literal_null_marker_keep_partitions_of_their_own(
+    service: Service, workspace: Workspace
+) -> None:
+    """'' and the text '__HIVE_DEFAULT_PARTITION__' are values, not null: each gets its own
+    folder, DuckDB reads each back as written, and only real nulls are counted as null."""
+    raw = ["plain", "EMPTY", DEFAULT, None, "a/../b", "..", "%41"]
+    # An empty CSV field is null (SPEC §3), so '' is made by an expression.
+    region = {
+        "kind": "if",
+        "cond": op("eq", col("tag"), lit("EMPTY")),
+        "then": lit(""),
+        "else": col("tag"),
+    }
+    config = pipeline(
+        sources=[source("s", "raw/", [("id", "int64"), ("tag", "string")])],
+        tables=[table("t", [("id", "int64"), ("region", "string")], partition_keys=["region"])],
+        mappings=[mapping("m", "s", "t", {"id": col("id"), "region": region})],
+    )
+    workspace.put_csv("raw/a.csv", csv_text(["id", "tag"], enumerate(raw)))
+    workspace.put_config(config)
+
+    body = service.run_ok(workspace.prefix)
+
+    assert workspace.keys("clean/") == sorted(
+        [
+            "clean/t/region=/m.parquet",
+            "clean/t/region=%2541/m.parquet",
+            "clean/t/region=a%2F..%2Fb/m.parquet",
+            "clean/t/region=../m.parquet",
+            f"clean/t/region={DEFAULT}/m.parquet",
+            "clean/t/region=%5F_HIVE_DEFAULT_PARTITION__/m.parquet",
+            "clean/t/region=plain/m.parquet",
+        ]
+    )
+    with workspace.duck("t") as con:
+        got = con.sql("SELECT id, region FROM t ORDER BY id").fetchall()
+    expected = ["" if v == "EMPTY" else v for v in raw]
+    assert got == list(enumerate(expected))
+    assert body["errors"] == []
+    assert null_partition_warned(body["warnings"], "m", 1), body["warnings"]

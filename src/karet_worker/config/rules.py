@@ -42,6 +42,7 @@ from karet_worker.config.rawview import (
 )
 from karet_worker.config.suggest import did_you_mean
 from karet_worker.config.walk import children, expression_model, member, member_key
+from karet_worker.layout import id_problem, segment_problem, source_path_problem
 
 MAX_PARTITION_KEYS = 3
 # Floats have no exact text; a timestamp per segment would make a folder per row.
@@ -102,8 +103,11 @@ def _check_ids(
     base: Path,
     label: str,
     found: _Found,
+    *,
+    in_keys: bool = False,
 ) -> dict[str, tuple[int, dict[str, object]]]:
-    """Reports empty and repeated ids; returns the first item of each usable id."""
+    """Reports empty and repeated ids, and with `in_keys` ids that cannot be one segment of an
+    object key (SPEC §15); returns the first item of each usable id."""
     first: dict[str, tuple[int, dict[str, object]]] = {}
     for index, item in items:
         item_id = text_of(model, item, "id")
@@ -121,6 +125,14 @@ def _check_ids(
             found.add(DUPLICATE_ID, path, f"two {label}s share id {item_id!r} (first at {earlier})")
         else:
             first[item_id] = (index, item)
+            problem = id_problem(item_id) if in_keys else None
+            if problem is not None:
+                found.add(
+                    SCHEMA,
+                    path,
+                    f"{label} id {item_id!r} {problem}: it names a folder or file of the "
+                    "output, so it is restricted to those characters",
+                )
     return first
 
 
@@ -204,22 +216,10 @@ def _check_assertions(
 # ---------------------------------------------------------------- sources
 
 
-def _prefix_problem(prefix: str) -> str | None:
-    if not prefix:
-        return "must not be empty"
-    if prefix.startswith("/"):
-        return "must be relative (no leading '/')"
-    if not prefix.endswith("/"):
-        return "must end with '/'"
-    if any(segment in ("", ".", "..") for segment in prefix[:-1].split("/")):
-        return "must not contain empty, '.' or '..' segments"
-    return None
-
-
 def _check_sources(root: dict[str, object], found: _Found) -> dict[str, _Source]:
     base: Path = ("source_containers",)
     items = objects_of(PipelineConfig, root, "source_containers")
-    first = _check_ids(SourceContainer, items, base, "source container", found)
+    first = _check_ids(SourceContainer, items, base, "source container", found, in_keys=True)
     prefixes: list[tuple[str, str]] = []  # (prefix, owner) of the valid prefixes seen so far
     sources: dict[str, _Source] = {}
     for index, item in items:
@@ -247,7 +247,7 @@ def _check_prefix(
     if prefix is None:
         return
     prefix_path = (*path, "path_prefix")
-    problem = _prefix_problem(prefix)
+    problem = source_path_problem(prefix)
     if problem is not None:
         found.add(SCHEMA, prefix_path, f"path_prefix {prefix!r} of {what} {problem}")
         return
@@ -366,19 +366,12 @@ def _check_record_filters(
 def _check_tables(root: dict[str, object], found: _Found) -> dict[str, _Table]:
     base: Path = ("analytic_tables",)
     items = objects_of(PipelineConfig, root, "analytic_tables")
-    first = _check_ids(AnalyticTable, items, base, "analytic table", found)
+    first = _check_ids(AnalyticTable, items, base, "analytic table", found, in_keys=True)
     tables: dict[str, _Table] = {}
     for index, item in items:
         path = (*base, index)
         table_id = text_of(AnalyticTable, item, "id")
         what = f"analytic table {table_id!r}" if table_id else f"analytic table {index}"
-        if table_id and not blank(table_id) and ("/" in table_id or table_id in (".", "..")):
-            found.add(
-                SCHEMA,
-                (*path, "id"),
-                f"{what}: the id names the output folder clean/<id>/, so it must not "
-                "contain '/' or be '.' or '..'",
-            )
         _check_name(AnalyticTable, item, path, what, found)
         columns = _check_schema(AnalyticTable, item, path, what, found)
         for position, column in objects_of(AnalyticTable, item, "columns"):
@@ -397,6 +390,15 @@ def _check_tables(root: dict[str, object], found: _Found) -> dict[str, _Table]:
                 (*path, "partition_keys"),
                 f"{what} has {len(keys)} partition keys; at most {MAX_PARTITION_KEYS} are allowed",
             )
+        for position, key in keys:
+            problem = segment_problem(key)
+            if problem is not None:
+                found.add(
+                    SCHEMA,
+                    (*path, "partition_keys", position),
+                    f"partition key {key!r} of {what} {problem}: it names the folders "
+                    f"{key}=<value>/ of the output",
+                )
         if columns is not None:
             for position, key in keys:
                 if columns.get(key) in _UNPARTITIONABLE_TYPES:
@@ -496,7 +498,7 @@ def _check_mappings(
 ) -> None:
     base: Path = ("mappings",)
     items = objects_of(PipelineConfig, root, "mappings")
-    _check_ids(Mapping, items, base, "mapping", found)
+    _check_ids(Mapping, items, base, "mapping", found, in_keys=True)
     for index, item in items:
         _MappingCheck(item, (*base, index), sources, tables, forest, found).run()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from karet_worker.config.model import SourceContainer
+from karet_worker.layout import PipelineKeys
 from karet_worker.storage.base import ObjectInfo, ObjectStore
 
 INPUT_SUFFIXES = (".csv", ".csv.gz")
@@ -20,7 +21,7 @@ _T = TypeVar("_T")
 
 def list_inputs(store: ObjectStore, pipeline_prefix: str, source: SourceContainer) -> list[str]:
     """Every `.csv`/`.csv.gz` key under the source's prefix, sorted (= ingest order)."""
-    objects: list[ObjectInfo] = store.list(pipeline_prefix + source.path_prefix)
+    objects: list[ObjectInfo] = store.list(PipelineKeys(pipeline_prefix).inputs(source.path_prefix))
     return sorted(o.key for o in objects if o.key.lower().endswith(INPUT_SUFFIXES))
 
 

@@ -7,35 +7,17 @@ from every input file; nothing reaches the store until the whole mapping has pas
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
-HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 # Output rows held in memory per run before spilling. 192 MB bought no speed over 96 MB and
 # cost 100-250 MB of peak RSS (bench/README.md, "Memory").
 MEMORY_BUDGET = 96 * 1024 * 1024
 # 128k rows, about DuckDB's default (122,880): the writers' buffers scale with it.
 ROW_GROUP_SIZE = 128 * 1024
-
-
-def encode_segment(value: object, *, zero_pad: int = 0) -> str:
-    """A partition value as a Hive path segment value (SPEC §3): ints unpadded (or zero-padded
-    for `partition_by`), booleans true/false, dates ISO, strings percent-encoded."""
-    if value is None or value == "":
-        return HIVE_NULL
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value).zfill(zero_pad) if zero_pad else str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value)
-    return "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
 
 
 Part = Path | pl.DataFrame  # spilled to a local Arrow file, or still in memory

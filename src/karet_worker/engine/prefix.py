@@ -1,30 +1,9 @@
-"""The rules a `pipeline_prefix` must obey (SPEC §7) before it is used as a storage key."""
+"""The rules a `pipeline_prefix` must obey (SPEC §7); they live with the other key rules in
+`karet_worker.layout`, this name is kept for the callers that check a request's prefix."""
 
 from __future__ import annotations
 
-import re
+from karet_worker.layout import MAX_PREFIX_BYTES
+from karet_worker.layout import pipeline_prefix_problems as prefix_problems
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
-MAX_PREFIX_BYTES = 512
-
-
-def prefix_problems(prefix: str) -> list[str]:
-    """Every reason `prefix` is unusable, empty when it is fine."""
-    problems: list[str] = []
-    if len(prefix.encode()) > MAX_PREFIX_BYTES:
-        problems.append(f"pipeline_prefix is longer than {MAX_PREFIX_BYTES} bytes")
-    if not prefix.endswith("/"):
-        problems.append("pipeline_prefix must end with '/'")
-    if prefix.startswith("/"):
-        problems.append("pipeline_prefix must be relative (no leading '/')")
-    for segment in prefix.strip("/").split("/"):
-        if segment in ("", ".", ".."):
-            problems.append(f"pipeline_prefix has an empty, '.' or '..' segment: {prefix!r}")
-            break
-        if not _SEGMENT.match(segment):
-            problems.append(
-                f"pipeline_prefix segment {segment!r} may only contain letters, digits "
-                "and '.', '_', '-'"
-            )
-            break
-    return problems
+__all__ = ["MAX_PREFIX_BYTES", "prefix_problems"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
 
-from karet_worker.engine.load import HIVE_NULL
+from karet_worker.layout import HIVE_NULL
 
 # Longest message a run reports (and logs): a reason may quote input (a header, a value), and
 # an 8 MiB header once made an 11.6 MB error message. 1,000 characters keep every real message.
@@ -38,6 +38,7 @@ class IssueKind(StrEnum):
     NO_INPUT_FILES = "no_input_files"  # error: a source has no input file (source, detail)
     FILE_SKIPPED = "file_skipped"  # error: an input was not used (file, detail = why)
     ASSERTION_FAILED = "assertion_failed"  # error: mapping not written (mapping, detail)
+    UNSAFE_OUTPUT_KEY = "unsafe_output_key"  # error: mapping not written (mapping, detail)
     UNPARSED_VALUES = "unparsed_values"  # warning: source values → null (file, column, count)
     CAST_FAILED = "cast_failed"  # warning: output values → null (mapping, column, count)
     NULL_PARTITION = "null_partition"  # warning: rows under HIVE_NULL (mapping, count)
@@ -79,6 +80,8 @@ def describe(issue: RunIssue) -> str:
                 f"mapping '{i.mapping}' failed an assertion: {i.detail}; "
                 "nothing written for this mapping"
             )
+        case IssueKind.UNSAFE_OUTPUT_KEY:
+            text = f"mapping '{i.mapping}': {i.detail}; nothing written for this mapping"
         case IssueKind.UNPARSED_VALUES:
             text = (
                 f"{i.file}: column '{i.column}': {i.count} value(s) could not be read as "

@@ -23,13 +23,7 @@ from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
 from karet_worker.engine.extract import INPUT_SUFFIXES, Prefetcher, list_inputs, one_ahead, removing
 from karet_worker.engine.keys import KeySet
-from karet_worker.engine.load import (
-    MemoryBudget,
-    Part,
-    Spill,
-    encode_segment,
-    write_parquet,
-)
+from karet_worker.engine.load import MemoryBudget, Part, Spill, write_parquet
 from karet_worker.engine.read import CHUNK_BYTES, BadInputFile, read_source_file
 from karet_worker.engine.result import (
     ConfigInvalid,
@@ -43,6 +37,7 @@ from karet_worker.engine.result import (
 from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping
 from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.lookups import LookupCompiler
+from karet_worker.layout import PipelineKeys, UnsafeKey, partition_path
 from karet_worker.storage.base import ObjectNotFound, ObjectStore
 
 log = logging.getLogger("karet_worker.engine")
@@ -106,7 +101,7 @@ class Runner:
 
 def load_config(store: ObjectStore, prefix: str) -> PipelineConfig:
     """The validated config at `<prefix>pipeline.json`, or ConfigNotFound / ConfigInvalid."""
-    key = prefix + "pipeline.json"
+    key = PipelineKeys(prefix).config
     try:
         raw = store.get(key)
     except ObjectNotFound:
@@ -187,6 +182,7 @@ class _Run:
     ) -> None:
         self.store = store
         self.prefix = prefix
+        self.keys = PipelineKeys(prefix)
         self.clean_run = clean_run
         self.result = result
         self.progress = progress
@@ -237,7 +233,7 @@ class _Run:
         keys = list_inputs(self.store, self.prefix, source)
         if not keys:
             suffixes = ", ".join(INPUT_SUFFIXES)
-            where = f"({suffixes}) under {self.prefix}{source.path_prefix}"
+            where = f"({suffixes}) under {self.keys.inputs(source.path_prefix)}"
             self.result.errors.append(
                 RunIssue(IssueKind.NO_INPUT_FILES, source=source.id, detail=where)
             )
@@ -249,7 +245,7 @@ class _Run:
                 local = future.result()
                 with removing(local.path, temporary=local.temporary) as path:
                     rows = self._process_file(key, path, source, states, checker)
-            except BadInputFile as exc:
+            except (BadInputFile, UnsafeKey) as exc:  # UnsafeKey: a partition value too long
                 self._skip(key, str(exc), states, checker)
                 continue
             except ObjectNotFound:
@@ -361,9 +357,16 @@ class _Run:
             self.result.rows_written += state.spill.rows
             if not segments and not plan.partition_columns and state.files_ok:
                 segments = {"": []}
-            base = f"{self.prefix}clean/{plan.table.id}/"
-            for number, (segment, pieces) in enumerate(segments.items()):
-                key = f"{base}{segment + '/' if segment else ''}{plan.mapping.id}.parquet"
+            try:
+                keys = [self.keys.output(plan.table.id, s, plan.mapping.id) for s in segments]
+            except UnsafeKey as exc:
+                failed_tables.add(plan.table.id)
+                self.result.errors.append(
+                    RunIssue(IssueKind.UNSAFE_OUTPUT_KEY, mapping=plan.mapping.id, detail=str(exc))
+                )
+                state.spill.discard()
+                continue
+            for number, (key, pieces) in enumerate(zip(keys, segments.values(), strict=True)):
                 local = self.workdir / f"out-{index:04d}-{number:06d}.parquet"
                 writes.append(writers.submit(self._write, pieces, payload, local, key))
                 written.add(key)
@@ -434,9 +437,7 @@ class _Run:
                 )
                 continue
             stale = [
-                o.key
-                for o in self.store.list(f"{self.prefix}clean/{table.id}/")
-                if o.key not in written
+                o.key for o in self.store.list(self.keys.table(table.id)) if o.key not in written
             ]
             if stale:
                 self.store.delete_many(stale)
@@ -448,10 +449,8 @@ class _Run:
 def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
     """`k1=v1/k2=v2`; `partition_by` pads year to 4 digits and month/day to 2."""
     padded = plan.mapping.partition_by is not None
-    return "/".join(
-        f"{name}={encode_segment(value, zero_pad=(4 if name == 'year' else 2) if padded else 0)}"
-        for name, value in zip(plan.partition_names, values, strict=True)
-    )
+    pads = [(4 if name == "year" else 2) if padded else 0 for name in plan.partition_names]
+    return partition_path(plan.partition_names, values, pads)
 
 
 def _polars_reason(exc: Exception) -> str:
