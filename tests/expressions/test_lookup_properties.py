@@ -27,17 +27,17 @@ row = st.fixed_dictionaries(
 def node_strategy(depth: int) -> st.SearchStrategy[dict[str, Any]]:
     children = st.just([]) if depth == 0 else st.lists(node_strategy(depth - 1), max_size=2)
     return st.builds(
-        lambda rows, kids, exact, ci, catch: {
+        lambda rows, kids, match, ci, catch: {
             "id": "n",
             "rows": rows,
             "children": [{**kid, "id": f"c{i}"} for i, kid in enumerate(kids)],
-            "match": "exact" if exact else "keyword_substring",
+            "match": match,
             "case_insensitive": ci,
             "catch_all": None if catch is None else {"output": catch},
         },
         st.lists(row, max_size=4),
         children,
-        st.booleans(),
+        st.sampled_from(["exact", "keyword_substring", "prefix"]),
         st.booleans(),
         st.none() | st.just("CATCH"),
     )
@@ -56,6 +56,9 @@ def row_matches(node: dict[str, Any], patterns: list[str], value: str) -> bool:
         p = normalize(raw, node)
         if node["match"] == "exact":
             if p == target:
+                return True
+        elif node["match"] == "prefix":
+            if raw and target.startswith(p):
                 return True
         elif raw and p in target:
             return True

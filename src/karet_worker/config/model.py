@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
@@ -285,6 +293,21 @@ class LookupRefExpr(_Node):
     input: Expr = _input("The value to look up (read as text).")
 
 
+class DimRefExpr(_Node):
+    """Applies a dimension (SPEC §13) to the input as text and gives one of its value columns.
+
+    Null input → null; a miss gives what the dimension's `on_miss` says."""
+
+    kind: Literal["dim_ref"]
+    dim_id: str = Field(description="The dimension's id.", examples=["countries"])
+    input: Expr = _input("The key to look up (read as text).")
+    value: str | None = Field(
+        default=None,
+        description="Which value column to give; default the dimension's first.",
+        examples=["region"],
+    )
+
+
 Expr = TypeAliasType(
     "Expr",
     Annotated[
@@ -303,7 +326,8 @@ Expr = TypeAliasType(
         | ParseDateExpr
         | FromUnixExpr
         | CastExpr
-        | LookupRefExpr,
+        | LookupRefExpr
+        | DimRefExpr,
         Field(discriminator="kind"),
     ],
 )
@@ -393,23 +417,154 @@ class SourceContainer(_Node):
 
 
 class LookupRow(_Node):
-    input_patterns: list[str]
-    output: str
-    priority: int = 0
+    """One row of a lookup: where any pattern matches, the lookup gives `output`."""
+
+    input_patterns: list[str] = Field(
+        description="Keywords (or exact values, or prefixes, per the lookup's `match`).",
+        examples=[["STARBUCKS", "PRET"]],
+    )
+    output: str = Field(description="The value given for a match.", examples=["Coffee"])
+    priority: int = Field(
+        default=0,
+        description="Among a node's matching rows the highest priority wins; ties go to the "
+        "first defined.",
+    )
 
 
 class CatchAll(_Node):
-    output: str
+    """The value a lookup gives when nothing matches (not for null input)."""
+
+    output: str = Field(description="The value given on a miss.", examples=["Other"])
+
+
+LookupMatch = Literal["keyword_substring", "exact", "prefix"]
 
 
 class LookupMapping(_Node):
-    id: str
-    name: str | None = None
-    match: Literal["keyword_substring", "exact"] = "keyword_substring"
-    case_insensitive: bool = False
-    rows: list[LookupRow]
-    children: list[LookupMapping] = Field(default_factory=list)
-    catch_all: CatchAll | None = None
+    """A lookup table (SPEC §3): keyword, exact or prefix matching with priorities, nested
+    children (consulted first, depth-first) and a catch-all."""
+
+    id: str = Field(description="Unique among siblings; no '.'.", examples=["categories"])
+    name: str | None = Field(default=None, description="A label for people.")
+    match: LookupMatch = Field(
+        default="keyword_substring",
+        description="`keyword_substring`: a pattern occurs inside the input; `exact`: the "
+        "input equals a pattern; `prefix`: the input starts with a pattern.",
+    )
+    case_insensitive: bool = Field(
+        default=False, description="Compare lower-cased (Unicode), for this node."
+    )
+    rows: list[LookupRow] = Field(description="The node's own rows.")
+    children: list[LookupMapping] = Field(
+        default_factory=list,
+        description="Sub-lookups consulted before the node's own rows; the first child "
+        "subtree that matches wins. Addressable as `parent.child`.",
+    )
+    catch_all: CatchAll | None = Field(
+        default=None, description="Given on a miss, only by the node a reference names."
+    )
+
+
+# ---------------------------------------------------------------- dimensions (SPEC §13)
+
+
+class OnMissLiteral(_Node):
+    """On a miss, give this text."""
+
+    literal: str = Field(description="The text given on a miss.", examples=["Other"])
+
+
+OnMiss = Literal["null", "passthrough"] | OnMissLiteral
+
+
+class DimensionRow(_Node):
+    """One inline row: where any pattern matches, the dimension gives `values`."""
+
+    patterns: list[str] = Field(
+        description="Keys (exact), keywords or prefixes, per the dimension's `match`.",
+        examples=[["CA", "CAN"]],
+    )
+    values: list[str] = Field(
+        description="One value per value column, in the order of the dimension's `values`.",
+        examples=[["Canada", "Americas"]],
+    )
+    priority: int = Field(
+        default=0,
+        description="Among matching rows the highest priority wins; ties go to the first.",
+    )
+
+
+class InlineDimensionRows(_Node):
+    """Rows written in the config."""
+
+    values: list[str] = Field(
+        min_length=1,
+        description="Names of the value columns; `dim_ref` picks one (default the first).",
+        examples=[["country", "region"]],
+    )
+    rows: list[DimensionRow] = Field(description="The rows, in definition order.")
+
+
+class FileDimensionRows(_Node):
+    """Rows read at run start from every `.csv` / `.parquet` under a bucket prefix (at most
+    1,000,000 rows; a repeated exact key is a run error naming it)."""
+
+    path_prefix: str = Field(
+        description="Key prefix in the bucket of the reference files; ends with '/'.",
+        examples=["reference/sections/"],
+    )
+    key: str = Field(description="The column holding the key (or pattern).", examples=["path"])
+    values: list[str] = Field(
+        min_length=1,
+        description="The columns `dim_ref` can return (default the first).",
+        examples=[["section"]],
+    )
+    priority_column: str | None = Field(
+        default=None, description="An integer column ranking rows (highest wins); default 0."
+    )
+
+
+def _rows_tag(value: Any) -> str:
+    """File-backed rows are the ones with a `path_prefix`."""
+    if isinstance(value, dict):
+        return "file" if "path_prefix" in value else "inline"
+    return "file" if isinstance(value, FileDimensionRows) else "inline"
+
+
+DimensionRows = Annotated[
+    Annotated[InlineDimensionRows, Tag("inline")] | Annotated[FileDimensionRows, Tag("file")],
+    Discriminator(_rows_tag),
+]
+
+
+# Pydantic puts these tags into error locations (`.../rows/file/key`); they are no members.
+ROWS_TAGS: frozenset[str] = frozenset(
+    mark.tag for member in get_args(get_args(DimensionRows)[0]) for mark in get_args(member)[1:]
+)
+
+
+class Dimension(_Node):
+    """A dimension (SPEC §13, the later name for lookups): maps a key to one or more value
+    columns, by exact key (default), keyword or prefix."""
+
+    id: str = Field(description="Unique among dimensions.", examples=["countries"])
+    name: str | None = Field(default=None, description="A label for people.")
+    match: LookupMatch = Field(
+        default="exact",
+        description="`exact` (default): the input equals a key; `keyword_substring`: a pattern "
+        "occurs inside the input; `prefix`: the input starts with a pattern.",
+    )
+    case_insensitive: bool = Field(default=False, description="Compare lower-cased (Unicode).")
+    on_miss: OnMiss = Field(
+        default="null",
+        description='A non-null input without a match gives null (`"null"`), itself '
+        '(`"passthrough"`) or a literal (`{"literal": "Other"}`).',
+        examples=["passthrough", {"literal": "Other"}],
+    )
+    rows: DimensionRows = Field(
+        description='Inline `{"values": [...], "rows": [...]}` or file-backed '
+        '`{"path_prefix", "key", "values", "priority_column"?}`.'
+    )
 
 
 # ---------------------------------------------------------------- mappings and tables
@@ -452,6 +607,7 @@ class PipelineConfig(BaseModel):
     version: int
     source_containers: list[SourceContainer]
     lookup_mappings: list[LookupMapping] = Field(default_factory=list)
+    dimensions: list[Dimension] = Field(default_factory=list)
     mappings: list[Mapping]
     analytic_tables: list[AnalyticTable]
     layout: dict[str, Any] | None = None  # editor positions; ignored

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from karet_worker.config.model import EXPRESSION_KINDS
+from karet_worker.config.model import EXPRESSION_KINDS, ROWS_TAGS
 
 Token = str | int
 Path = tuple[Token, ...]
@@ -43,6 +43,8 @@ def locate(document: object, loc: Sequence[Token], *, missing: bool = False) -> 
         if isinstance(node, dict) and isinstance(element, str):
             if element in _EXPRESSION_KINDS and node.get("kind") == element:
                 continue  # a discriminator tag, not a member
+            if element in ROWS_TAGS and element not in node:
+                continue  # the tag of a dimension's inline/file rows
             if element in node:
                 path.append(element)
                 node = node[element]

@@ -21,6 +21,11 @@ from karet_worker.config.model import (
     Assertions,
     ColExpr,
     ColumnSchema,
+    Dimension,
+    DimensionRow,
+    DimRefExpr,
+    FileDimensionRows,
+    InlineDimensionRows,
     LookupMapping,
     LookupRefExpr,
     Mapping,
@@ -82,9 +87,9 @@ def rule_problems(document: object) -> list[Problem]:
     _check_version(root, found)
     sources = _check_sources(root, found)
     tables = _check_tables(root, found)
-    forest = _check_lookups(root, found)
-    _check_record_filters(root, sources, forest, found)
-    _check_mappings(root, sources, tables, forest, found)
+    targets = _Targets(_check_lookups(root, found), _check_dimensions(root, found))
+    _check_record_filters(root, sources, targets, found)
+    _check_mappings(root, sources, tables, targets, found)
     return found.problems
 
 
@@ -338,7 +343,7 @@ def _match_rule(source_format: SourceFormat) -> str:
 def _check_record_filters(
     root: dict[str, object],
     sources: dict[str, _Source],
-    forest: list[LookupMapping] | None,
+    targets: _Targets,
     found: _Found,
 ) -> None:
     """A record filter may use the columns of its own source, and any lookup."""
@@ -356,7 +361,7 @@ def _check_record_filters(
             return f"column {name!r} used by {what} is not in its schema{did_you_mean(name, known)}"
 
         check_expression(
-            expr, (*base, index, "record_filter"), columns, forest, what, problem, found
+            expr, (*base, index, "record_filter"), columns, targets, what, problem, found
         )
 
 
@@ -486,6 +491,101 @@ def _lookup_level(
     return nodes
 
 
+# ---------------------------------------------------------------- dimensions
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """What expressions may reference: the lookup id forest and dimension id -> value columns
+    (None where that part of the document is malformed: nothing is checked against it)."""
+
+    lookups: list[LookupMapping] | None
+    dimensions: dict[str, list[str] | None] | None
+
+
+def _check_dimensions(root: dict[str, object], found: _Found) -> dict[str, list[str] | None] | None:
+    """Ids, value columns, inline rows and file prefixes; returns id -> value column names."""
+    if "dimensions" in root and array_of(PipelineConfig, root, "dimensions") is None:
+        return None
+    base: Path = ("dimensions",)
+    items = objects_of(PipelineConfig, root, "dimensions")
+    first = _check_ids(Dimension, items, base, "dimension", found)
+    dimensions: dict[str, list[str] | None] = {}
+    for index, item in items:
+        path = (*base, index)
+        dim_id = text_of(Dimension, item, "id")
+        what = f"dimension {dim_id!r}" if dim_id else f"dimension {index}"
+        _check_name(Dimension, item, path, what, found)
+        rows = as_object(member(Dimension, item, "rows"))
+        columns = None if rows is None else _check_dimension_rows(item, rows, path, what, found)
+        if dim_id is not None and first.get(dim_id, (None,))[0] == index:
+            dimensions[dim_id] = columns
+    return dimensions
+
+
+def _check_dimension_rows(
+    item: dict[str, object], rows: dict[str, object], path: Path, what: str, found: _Found
+) -> list[str] | None:
+    """Returns the value column names (None when they are malformed)."""
+    rows_path = (*path, "rows")
+    model: type[BaseModel] = FileDimensionRows if "path_prefix" in rows else InlineDimensionRows
+    names = array_of(model, rows, "values")
+    if names is None or not all(isinstance(n, str) for n in names):
+        return None
+    columns = [n for n in names if isinstance(n, str)]
+    seen: set[str] = set()
+    for position, name in enumerate(columns):
+        if blank(name):
+            found.add(
+                SCHEMA, (*rows_path, "values", position), f"{what} has an empty value column name"
+            )
+        elif name in seen:
+            found.add(
+                DUPLICATE_ID,
+                (*rows_path, "values", position),
+                f"{what} lists value column {name!r} twice",
+            )
+        seen.add(name)
+    if model is FileDimensionRows:
+        prefix = text_of(FileDimensionRows, rows, "path_prefix")
+        problem = None if prefix is None else _prefix_problem(prefix)
+        if problem is not None:
+            found.add(
+                SCHEMA, (*rows_path, "path_prefix"), f"path_prefix {prefix!r} of {what} {problem}"
+            )
+        return columns
+    exact = member(Dimension, item, "match") in (None, "exact")
+    folded = member(Dimension, item, "case_insensitive") is True
+    first_at: dict[str, Path] = {}
+    for row_index, row in objects_of(InlineDimensionRows, rows, "rows"):
+        row_path = (*rows_path, "rows", row_index)
+        values = array_of(DimensionRow, row, "values")
+        if values is not None and len(values) != len(columns):
+            found.add(
+                SCHEMA,
+                (*row_path, "values"),
+                f"row {row_index} of {what} has {len(values)} value(s); its value columns "
+                f"are {', '.join(map(repr, columns))}",
+            )
+        if not exact:
+            continue
+        for position, pattern in enumerate(array_of(DimensionRow, row, "patterns") or []):
+            if not isinstance(pattern, str):
+                continue
+            key = pattern.lower() if folded else pattern
+            pattern_path = (*row_path, "patterns", position)
+            if key in first_at:
+                found.add(
+                    DUPLICATE_ID,
+                    pattern_path,
+                    f"{what} has the key {pattern!r} twice (first at {to_pointer(first_at[key])}); "
+                    "exact keys must be unique",
+                )
+            else:
+                first_at[key] = pattern_path
+    return columns
+
+
 # ---------------------------------------------------------------- mappings
 
 
@@ -493,14 +593,14 @@ def _check_mappings(
     root: dict[str, object],
     sources: dict[str, _Source],
     tables: dict[str, _Table],
-    forest: list[LookupMapping] | None,
+    targets: _Targets,
     found: _Found,
 ) -> None:
     base: Path = ("mappings",)
     items = objects_of(PipelineConfig, root, "mappings")
     _check_ids(Mapping, items, base, "mapping", found, in_keys=True)
     for index, item in items:
-        _MappingCheck(item, (*base, index), sources, tables, forest, found).run()
+        _MappingCheck(item, (*base, index), sources, tables, targets, found).run()
 
 
 def _expressions(
@@ -520,7 +620,8 @@ def _expressions(
 
 
 class _MappingCheck:
-    """The rules of one mapping, which need its source, its table and the lookup forest."""
+    """The rules of one mapping, which need its source, its table and the lookups and
+    dimensions its expressions may reference."""
 
     def __init__(
         self,
@@ -528,10 +629,10 @@ class _MappingCheck:
         path: Path,
         sources: dict[str, _Source],
         tables: dict[str, _Table],
-        forest: list[LookupMapping] | None,
+        targets: _Targets,
         found: _Found,
     ) -> None:
-        self.item, self.path, self.forest, self.found = item, path, forest, found
+        self.item, self.path, self.targets, self.found = item, path, targets, found
         mapping_id = text_of(Mapping, item, "id")
         self.what = f"mapping {mapping_id!r}" if mapping_id else f"mapping {path[-1]}"
         self.source = self._resolve("source_container_id", sources, "source container")
@@ -616,7 +717,7 @@ class _MappingCheck:
         columns: Columns | None,
         problem: Callable[[str, Columns], str],
     ) -> None:
-        check_expression(expr, path, columns, self.forest, self.what, problem, self.found)
+        check_expression(expr, path, columns, self.targets, self.what, problem, self.found)
 
     def _check_partition_by(self, outputs: Columns | None) -> None:
         partition_by = as_object(member(Mapping, self.item, "partition_by"))
@@ -653,12 +754,14 @@ def check_expression(
     expr: dict[str, object],
     path: Path,
     columns: Columns | None,
-    forest: list[LookupMapping] | None,
+    targets: _Targets,
     what: str,
     problem: Callable[[str, Columns], str],
     found: _Found,
 ) -> None:
-    """Every `col` is one of `columns` (when known) and every lookup reference resolves."""
+    """Every `col` is one of `columns` (when known) and every lookup and dimension reference
+    resolves (to a value column the dimension has)."""
+    forest = targets.lookups
     for node_path, model, node in _expressions(expr, path):
         if model is ColExpr and columns is not None:
             name = text_of(ColExpr, node, "name")
@@ -672,3 +775,33 @@ def check_expression(
                     (*node_path, "lookup_id"),
                     f"lookup {lookup_id!r} used by {what} does not exist",
                 )
+        elif model is DimRefExpr and targets.dimensions is not None:
+            _check_dim_ref(node, node_path, targets.dimensions, what, found)
+
+
+def _check_dim_ref(
+    node: dict[str, object],
+    path: Path,
+    dimensions: dict[str, list[str] | None],
+    what: str,
+    found: _Found,
+) -> None:
+    dim_id = text_of(DimRefExpr, node, "dim_id")
+    if dim_id is None:
+        return
+    if dim_id not in dimensions:
+        found.add(
+            DANGLING_REFERENCE,
+            (*path, "dim_id"),
+            f"dimension {dim_id!r} used by {what} does not exist{did_you_mean(dim_id, dimensions)}",
+        )
+        return
+    value = text_of(DimRefExpr, node, "value")
+    columns = dimensions[dim_id]
+    if value is not None and columns is not None and value not in columns:
+        found.add(
+            DANGLING_REFERENCE,
+            (*path, "value"),
+            f"dimension {dim_id!r} used by {what} has no value column {value!r}; it has "
+            f"{', '.join(map(repr, columns))}{did_you_mean(value, columns)}",
+        )

@@ -7,13 +7,13 @@ depth limits and cross references are still checked; the models tell which membe
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Discriminator, Tag
 from typing_extensions import TypeAliasType
 
 from karet_worker.config.model import EXPRESSION_MODELS
@@ -78,12 +78,28 @@ class _Shape:
     models: tuple[type[BaseModel], ...] = ()
     item: _Shape | None = None
     by_kind: Mapping[str, type[BaseModel]] = dataclass_field(default_factory=dict)
+    tagger: Callable[[Any], Hashable] | None = None  # a union's callable discriminator
 
     def pick(self, value: dict[str, object]) -> type[BaseModel] | None:
         if len(self.models) == 1:
             return self.models[0]
-        kind = value.get("kind")
-        return self.by_kind.get(kind) if isinstance(kind, str) else None
+        tag = self.tagger(value) if self.tagger is not None else value.get("kind")
+        return self.by_kind.get(tag) if isinstance(tag, str) else None
+
+
+def _tagged(annotation: Any, metadata: list[Any]) -> _Shape | None:
+    """A union with a callable discriminator: `Annotated[A, Tag("a")] | ...` with
+    `Discriminator(func)` in the field's metadata."""
+    tagger = next((m.discriminator for m in metadata if isinstance(m, Discriminator)), None)
+    if not callable(tagger):
+        return None
+    by_tag: dict[str, type[BaseModel]] = {}
+    for member in get_args(annotation):
+        model, *marks = get_args(member)
+        for mark in marks:
+            if isinstance(mark, Tag) and _is_model(model):
+                by_tag[mark.tag] = model
+    return _Shape(models=tuple(by_tag.values()), by_kind=by_tag, tagger=tagger)
 
 
 def _shape_of(annotation: Any) -> _Shape | None:
@@ -103,7 +119,7 @@ def _plan(model: type[BaseModel]) -> tuple[tuple[str, str | None, _Shape], ...]:
     """(field name, alias, shape) of the fields of `model` that can hold nested models."""
     plan = []
     for name, info in model.model_fields.items():
-        shape = _shape_of(info.annotation)
+        shape = _tagged(info.annotation, info.metadata) or _shape_of(info.annotation)
         if shape is not None:
             plan.append((name, info.alias, shape))
     return tuple(plan)

@@ -212,7 +212,7 @@ class _Run:
         sources = {s.id: s for s in config.source_containers}
         tables = {t.id: t for t in config.analytic_tables}
         states: list[_MappingState] = []
-        lookups = LookupCompiler(config.lookup_mappings)
+        lookups = LookupCompiler(config.lookup_mappings, config.dimensions)
         budget = MemoryBudget()
         for index, mapping in enumerate(config.mappings):
             table = tables[mapping.analytic_table_id]

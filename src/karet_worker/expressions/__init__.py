@@ -31,7 +31,12 @@ Choices where the spec leaves room (each one is covered by tests/expressions):
 """
 
 from karet_worker.expressions.compile import Compiled, ExpressionError, compile_expr
-from karet_worker.expressions.lookups import CompiledLookup, LookupCompiler, compile_lookup
+from karet_worker.expressions.lookups import (
+    LookupCompiler,
+    Matcher,
+    compile_dimension,
+    compile_lookup,
+)
 from karet_worker.expressions.parsing import (
     parse_bool,
     parse_date_iso,
@@ -41,9 +46,10 @@ from karet_worker.expressions.parsing import (
 
 __all__ = [
     "Compiled",
-    "CompiledLookup",
     "ExpressionError",
     "LookupCompiler",
+    "Matcher",
+    "compile_dimension",
     "compile_expr",
     "compile_lookup",
     "parse_bool",

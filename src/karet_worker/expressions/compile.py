@@ -22,6 +22,7 @@ from karet_worker.config.model import (
     ColExpr,
     ConcatExpr,
     ContainsExpr,
+    DimRefExpr,
     Expr,
     FromUnixExpr,
     IfExpr,
@@ -143,6 +144,8 @@ class _Compiler:
                 )
             case LookupRefExpr():
                 return self._lookup_ref(expr)
+            case DimRefExpr():
+                return self._dim_ref(expr)
             case unreachable:
                 assert_never(unreachable)
 
@@ -282,6 +285,16 @@ class _Compiler:
         except UnknownLookup as exc:
             raise ExpressionError(str(exc)) from exc
         return Compiled(lookup.apply(text), STRING)
+
+    def _dim_ref(self, expr: DimRefExpr) -> Compiled:
+        text = self._text(expr.input)
+        try:
+            matcher = self._lookups.dimension(expr.dim_id)
+        except UnknownLookup as exc:
+            raise ExpressionError(str(exc)) from exc
+        if expr.value is not None and expr.value not in matcher.value_columns:
+            raise ExpressionError(f"dimension '{expr.dim_id}' has no value column '{expr.value}'")
+        return Compiled(matcher.apply(text, expr.value), STRING)
 
 
 def usable_date_format(fmt: str) -> bool:
