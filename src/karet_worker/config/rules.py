@@ -548,7 +548,7 @@ def _check_dimension_rows(
         seen.add(name)
     if model is FileDimensionRows:
         prefix = text_of(FileDimensionRows, rows, "path_prefix")
-        problem = None if prefix is None else _prefix_problem(prefix)
+        problem = None if prefix is None else source_path_problem(prefix)
         if problem is not None:
             found.add(
                 SCHEMA, (*rows_path, "path_prefix"), f"path_prefix {prefix!r} of {what} {problem}"
