@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from karet_worker.config.model import SourceContainer
+from karet_worker.config.model import SOURCE_SUFFIXES, SourceContainer
 from karet_worker.layout import PipelineKeys
 from karet_worker.storage.base import ObjectInfo, ObjectStore
-
-INPUT_SUFFIXES = (".csv", ".csv.gz")
 
 _T = TypeVar("_T")
 
 
 def list_inputs(store: ObjectStore, pipeline_prefix: str, source: SourceContainer) -> list[str]:
-    """Every `.csv`/`.csv.gz` key under the source's prefix, sorted (= ingest order)."""
+    """Every key under the source's prefix with a suffix of its format (`.csv`, `.csv.gz` for
+    csv; SPEC §13 for the others), sorted (= ingest order)."""
     objects: list[ObjectInfo] = store.list(PipelineKeys(pipeline_prefix).inputs(source.path_prefix))
-    return sorted(o.key for o in objects if o.key.lower().endswith(INPUT_SUFFIXES))
+    suffixes = SOURCE_SUFFIXES[source.format]
+    return sorted(o.key for o in objects if o.key.lower().endswith(suffixes))
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class IssueKind(StrEnum):
     ASSERTION_FAILED = "assertion_failed"  # error: mapping not written (mapping, detail)
     UNSAFE_OUTPUT_KEY = "unsafe_output_key"  # error: mapping not written (mapping, detail)
     UNPARSED_VALUES = "unparsed_values"  # warning: source values → null (file, column, count)
+    RECORDS_SKIPPED = "records_skipped"  # warning: lines not read (file, count, detail = 1st)
     CAST_FAILED = "cast_failed"  # warning: output values → null (mapping, column, count)
     NULL_PARTITION = "null_partition"  # warning: rows under HIVE_NULL (mapping, count)
     TABLE_UNFED = "table_unfed"  # warning: no mapping writes to a table (table)
@@ -86,6 +87,11 @@ def describe(issue: RunIssue) -> str:
             text = (
                 f"{i.file}: column '{i.column}': {i.count} value(s) could not be read as "
                 f"{i.expected} and became null"
+            )
+        case IssueKind.RECORDS_SKIPPED:
+            text = (
+                f"{i.file}: {i.count} line(s) are not JSON objects and were skipped "
+                f"(first: {i.detail})"
             )
         case IssueKind.CAST_FAILED:
             text = (

@@ -17,14 +17,14 @@ from typing import Any
 
 import polars as pl
 
-from karet_worker.config.model import PipelineConfig, SourceContainer
+from karet_worker.config.model import SOURCE_SUFFIXES, PipelineConfig, SourceContainer
 from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
-from karet_worker.engine.extract import INPUT_SUFFIXES, Prefetcher, list_inputs, one_ahead, removing
+from karet_worker.engine.extract import Prefetcher, list_inputs, one_ahead, removing
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.load import MemoryBudget, Part, Spill, write_parquet
-from karet_worker.engine.read import CHUNK_BYTES, BadInputFile, read_source_file
+from karet_worker.engine.read import CHUNK_BYTES, BadInputFile, SkippedRecords, read_source_file
 from karet_worker.engine.result import (
     ConfigInvalid,
     ConfigNotFound,
@@ -34,7 +34,7 @@ from karet_worker.engine.result import (
     RunResult,
     capped,
 )
-from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping
+from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping, record_filter
 from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.lookups import LookupCompiler
 from karet_worker.layout import PipelineKeys, UnsafeKey, partition_path
@@ -191,6 +191,7 @@ class _Run:
         self.chunk_bytes = chunk_bytes
         self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
         self.source_violations: dict[str, list[str]] = {}  # source id -> its assertion failures
+        self.record_filters: dict[str, pl.Expr | None] = {}  # source id -> its record_filter
 
     def execute(self) -> None:
         config = load_config(self.store, self.prefix)
@@ -213,6 +214,8 @@ class _Run:
         tables = {t.id: t for t in config.analytic_tables}
         states: list[_MappingState] = []
         lookups = LookupCompiler(config.lookup_mappings, config.dimensions)
+        for source in config.source_containers:
+            self.record_filters[source.id] = record_filter(source, lookups)
         budget = MemoryBudget()
         for index, mapping in enumerate(config.mappings):
             table = tables[mapping.analytic_table_id]
@@ -232,7 +235,7 @@ class _Run:
     def _extract_and_transform(self, source: SourceContainer, states: list[_MappingState]) -> None:
         keys = list_inputs(self.store, self.prefix, source)
         if not keys:
-            suffixes = ", ".join(INPUT_SUFFIXES)
+            suffixes = ", ".join(SOURCE_SUFFIXES[source.format])
             where = f"({suffixes}) under {self.keys.inputs(source.path_prefix)}"
             self.result.errors.append(
                 RunIssue(IssueKind.NO_INPUT_FILES, source=source.id, detail=where)
@@ -286,15 +289,29 @@ class _Run:
         after the source's own column assertions have counted it."""
         rows = 0
         unparsed: dict[str, int] = defaultdict(int)
+        skipped: list[SkippedRecords] = []
+        keep = self.record_filters.get(source.id)
         for chunk in one_ahead(
             read_source_file(path, key, source, chunk_bytes=self.chunk_bytes), self.pool
         ):
             rows += chunk.frame.height
             for column, count in chunk.unparsed.items():
                 unparsed[column] += count
-            checker.observe(chunk.frame)
+            if chunk.skipped is not None:
+                skipped.append(chunk.skipped)
+            frame = chunk.frame if keep is None else chunk.frame.filter(keep)
+            checker.observe(frame)
             for state in states:
-                self._transform_batch(state, apply_plan(state.plan, chunk.frame.lazy()).collect())
+                self._transform_batch(state, apply_plan(state.plan, frame.lazy()).collect())
+        if skipped:
+            self.result.warnings.append(
+                RunIssue(
+                    IssueKind.RECORDS_SKIPPED,
+                    file=key,
+                    count=sum(s.records for s in skipped),
+                    detail=skipped[0].first,
+                )
+            )
         types = {c.name: c.type for c in source.columns}
         for column, count in unparsed.items():
             self.result.warnings.append(

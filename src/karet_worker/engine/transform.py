@@ -99,10 +99,7 @@ def plan_mapping(
     where: pl.Expr | None = None
     if mapping.where is not None:
         table_scope = {c.name: declared_dtype(c.type) for c in table.columns}
-        condition = mapping.where
-        if compile_(condition, table_scope).dtype != pl.Boolean():
-            condition = CastExpr(kind="cast", input=condition, to="bool")
-        where = compile_(condition, table_scope).expr.fill_null(False).alias(WHERE_FLAG)
+        where = _predicate(mapping.where, table_scope, lookups).alias(WHERE_FLAG)
 
     return MappingPlan(
         mapping=mapping,
@@ -117,6 +114,27 @@ def plan_mapping(
         partition_columns=partition_columns,
         cast_flags=cast_flags,
     )
+
+
+def record_filter(source: SourceContainer, lookups: LookupCompiler) -> pl.Expr | None:
+    """The source's `record_filter` over its typed columns: true keeps a record, false and
+    null drop it (SPEC §13). None when the source has no filter."""
+    if source.record_filter is None:
+        return None
+    scope = {c.name: declared_dtype(c.type) for c in source.columns}
+    return _predicate(source.record_filter, scope, lookups)
+
+
+def _predicate(condition: Expr, scope: dict[str, pl.DataType], lookups: LookupCompiler) -> pl.Expr:
+    """A condition as a Boolean expression that is never null (null counts as false); a
+    non-boolean condition is read with the `cast` to bool of SPEC §4."""
+
+    def compile_(expr: Expr) -> Compiled:
+        return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups)
+
+    if compile_(condition).dtype != pl.Boolean():
+        condition = CastExpr(kind="cast", input=condition, to="bool")
+    return compile_(condition).expr.fill_null(False)
 
 
 def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:

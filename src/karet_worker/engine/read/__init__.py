@@ -9,20 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from typing import Literal, assert_never
+from typing import assert_never
 
 from karet_worker.config.model import SourceContainer
-from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk
+from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, SkippedRecords, TypedChunk
 from karet_worker.engine.read.csv import read_csv
+from karet_worker.engine.read.ndjson import read_ndjson
+from karet_worker.engine.read.parquet import read_parquet
 
-__all__ = ["CHUNK_BYTES", "BadInputFile", "SourceFormat", "TypedChunk", "read_source_file"]
-
-SourceFormat = Literal["csv"]
-
-
-def source_format(source: SourceContainer) -> SourceFormat:
-    """The format the source's files are read as (only CSV exists so far, SPEC §3)."""
-    return "csv"
+__all__ = ["CHUNK_BYTES", "BadInputFile", "SkippedRecords", "TypedChunk", "read_source_file"]
 
 
 def read_source_file(
@@ -31,9 +26,13 @@ def read_source_file(
     """The rows of the local file `path` (stored as `key`, whose suffix tells e.g. gzip) as
     typed chunks of about `chunk_bytes` input bytes each. Raises `BadInputFile` (at any chunk)
     when the file cannot be used; the chunks already yielded must then be discarded."""
-    fmt = source_format(source)
+    fmt = source.format
     match fmt:
         case "csv":
             yield from read_csv(path, key, source, chunk_bytes=chunk_bytes)
+        case "ndjson":
+            yield from read_ndjson(path, key, source, chunk_bytes=chunk_bytes)
+        case "parquet":
+            yield from read_parquet(path, key, source, chunk_bytes=chunk_bytes)
         case _:
             assert_never(fmt)

@@ -16,6 +16,14 @@ class BadInputFile(Exception):
     with the file's key and skips the file)."""
 
 
+class SkippedRecords(NamedTuple):
+    """Records of a chunk that were not rows (an NDJSON line that is not a JSON object):
+    how many, and where the first was with why (`line 7: not valid JSON (...)`)."""
+
+    records: int
+    first: str
+
+
 class TypedChunk(NamedTuple):
     """Consecutive rows of one input file.
 
@@ -28,3 +36,4 @@ class TypedChunk(NamedTuple):
 
     frame: pl.DataFrame
     unparsed: Mapping[str, int]
+    skipped: SkippedRecords | None = None

@@ -1,0 +1,322 @@
+"""NDJSON files (SPEC §13): one JSON object per line; each column is found in a record by its
+`path` (`request.headers.User-Agent[0]`; default: the column's name as a top-level key).
+
+The file (gunzipped on the fly) is cut into chunks that end at a line end, so memory follows
+the chunk size, not the file size. Each chunk becomes one text column per schema column — a
+JSON string as its text, a number or boolean as its JSON text (`1.5`, `true`), an object or
+array as compact JSON — and the text is typed with the CSV rules of SPEC §3. So `"42"` and
+`42` both read as int64 42, while `"abc"`, `true` or `{...}` in an int64 column become null
+and are counted. A missing path (absent key, index past the end, a string where the path
+expects an object) is null and not counted: records of a log stream differ in shape.
+
+    {"ts": "2026-01-05T10:00:00Z", "request": {"headers": {"User-Agent": ["curl/8"]}}}
+    path "request.headers.User-Agent[0]" → "curl/8";  path "request.host" → null
+
+Speed: Polars' NDJSON reader parses a chunk at about 180 MB/s when every line is an object
+whose shape fits the paths. A chunk it rejects (a line that is not a JSON object, a record of
+another shape) is parsed again line by line with Python's `json` (about 20 MB/s), which skips
+and counts the lines that are not objects.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+import polars as pl
+
+from karet_worker.config.json_path import Step, default_path, parse_path
+from karet_worker.config.model import ColumnSchema, SourceContainer
+from karet_worker.engine.columns import flag_counts, unparsed_flag
+from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, SkippedRecords, TypedChunk
+from karet_worker.expressions.coerce import parse_declared
+
+# A line longer than this is refused rather than buffered: it keeps memory bounded when a
+# file is one huge JSON document without line breaks (far above any log record).
+MAX_LINE_BYTES = 64 * 1024 * 1024
+_HEAD_BYTES = 64 * 1024
+
+
+def read_ndjson(
+    path: Path, key: str, source: SourceContainer, *, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[TypedChunk]:
+    """The file's records as typed chunks (see `read_source_file`). A file whose first chunk
+    holds no JSON object at all is not NDJSON: `BadInputFile`."""
+    plan = JsonPlan.of(source.columns)
+    line = 1  # number of the first line of the next chunk, for messages
+    seen_object = False
+    with open_bytes(path, key) as stream:
+        for chunk in line_chunks(stream, chunk_bytes):
+            parsed = plan.parse(chunk, line)
+            line += chunk.count(b"\n")
+            if not seen_object and parsed.frame.height == 0 and parsed.skipped is not None:
+                raise BadInputFile(
+                    f"not NDJSON (one JSON object per line): none of the first {line - 1} "
+                    f"line(s) is a JSON object ({parsed.skipped.first})"
+                )
+            seen_object = seen_object or parsed.frame.height > 0
+            yield typed_from_text(parsed.frame, source.columns)._replace(skipped=parsed.skipped)
+
+
+class ByteStream(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@contextmanager
+def open_bytes(path: Path, key: str) -> Iterator[ByteStream]:
+    """The file's bytes, gunzipped on the fly when the key ends in `.gz`."""
+    with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
+        stream: ByteStream = unzipped if key.lower().endswith(".gz") else file
+        try:
+            yield stream
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise BadInputFile(f"not a readable gzip file ({exc})") from None
+
+
+def line_chunks(
+    stream: ByteStream, chunk_bytes: int = CHUNK_BYTES, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[bytes]:
+    """Chunks of about `chunk_bytes` that end at a line end (a JSON text never holds a raw line
+    break, so every newline ends a record). The file's start is checked first: a UTF-8 BOM is
+    dropped; NUL bytes (binary) or a leading `[` (one JSON array) are `BadInputFile`."""
+    buffer = bytearray(stream.read(chunk_bytes))
+    if buffer.startswith(codecs.BOM_UTF8):
+        del buffer[: len(codecs.BOM_UTF8)]
+    if b"\x00" in buffer[:_HEAD_BYTES]:
+        raise BadInputFile("binary content (NUL bytes), not an NDJSON text file")
+    if buffer.lstrip()[:1] == b"[":
+        raise BadInputFile(
+            "the file is one JSON array; an ndjson source reads one JSON object per line"
+        )
+    more = bytes(buffer)
+    while more:
+        cut = buffer.rfind(b"\n") + 1
+        if cut:
+            with memoryview(buffer) as view:
+                chunk = bytes(view[:cut])
+            del buffer[:cut]
+            yield chunk
+        elif len(buffer) > max_line_bytes:
+            raise BadInputFile(
+                f"a line is longer than {max_line_bytes:,} bytes; an ndjson source reads one "
+                "JSON object per line"
+            )
+        more = stream.read(chunk_bytes)
+        buffer += more
+    if buffer.strip():
+        yield bytes(buffer)
+
+
+class ParsedChunk(NamedTuple):
+    """One text column per schema column (named like it), and the lines skipped."""
+
+    frame: pl.DataFrame
+    skipped: SkippedRecords | None
+
+
+@dataclass(frozen=True)
+class JsonPlan:
+    """How to pull the schema's columns out of records, worked out once per source.
+
+    `schema` is the NDJSON reader's schema: the top-level keys the paths start with, nested
+    as Struct (keys) and List (indexes) down to String leaves; `extract` picks each column out
+    of it. `schema` is None when two paths disagree about a value's shape (`a` read as a value
+    and `a.b` as an object): then every chunk is read line by line.
+    """
+
+    columns: tuple[tuple[str, tuple[Step, ...]], ...]
+    schema: dict[str, pl.DataType] | None
+    extract: tuple[pl.Expr, ...]
+
+    @staticmethod
+    def of(columns: list[ColumnSchema]) -> JsonPlan:
+        paths = tuple(
+            (c.name, parse_path(c.path) if c.path is not None else default_path(c.name))
+            for c in columns
+        )
+        tree: _Tree = {}
+        for _, steps in paths:
+            if not _insert(tree, steps):
+                return JsonPlan(paths, None, ())
+        schema = {str(key): _dtype(child) for key, child in tree.items()}
+        extract = tuple(_extract(steps).alias(name) for name, steps in paths)
+        return JsonPlan(paths, schema, extract)
+
+    def parse(self, chunk: bytes, first_line: int) -> ParsedChunk:
+        """The chunk's records as text columns; lines that are not JSON objects are skipped
+        and counted (`first_line` numbers them in the message)."""
+        if self.schema is not None:
+            try:
+                raw = pl.read_ndjson(chunk, schema=self.schema)
+            except pl.exceptions.PolarsError:
+                pass  # some line is not an object of the expected shape: go line by line
+            else:
+                return ParsedChunk(raw.select(self.extract), None)
+        return self._parse_lines(chunk, first_line)
+
+    def _parse_lines(self, chunk: bytes, first_line: int) -> ParsedChunk:
+        values: list[list[str | None]] = [[] for _ in self.columns]
+        skipped = 0
+        first: str | None = None
+        for number, line in enumerate(chunk.split(b"\n"), first_line):
+            if not line.strip():
+                continue
+            record, problem = _load_object(line)
+            if record is None:
+                skipped += 1
+                first = first or f"line {number}: {problem}"
+                continue
+            for column, (_, steps) in zip(values, self.columns, strict=True):
+                column.append(_as_text(_resolve(record, steps)))
+        frame = pl.DataFrame(
+            [
+                pl.Series(name, column, dtype=pl.String)
+                for (name, _), column in zip(self.columns, values, strict=True)
+            ]
+        )
+        return ParsedChunk(frame, SkippedRecords(skipped, first) if first else None)
+
+
+def typed_from_text(text: pl.DataFrame, columns: list[ColumnSchema]) -> TypedChunk:
+    """Text columns named like the declared columns → the declared types (SPEC §3); present
+    values that do not parse become null and are counted:
+    <amount: "1.5" | "abc" | null> → TypedChunk(<amount: 1.5 | null | null>, {"amount": 1})."""
+    typed: list[pl.Expr] = []
+    flags: dict[str, str] = {}
+    for column in columns:
+        raw = pl.col(column.name)
+        value = parse_declared(raw, column.type)
+        typed.append(value.alias(column.name))
+        if column.type != "string":
+            flags[column.name] = unparsed_flag(column.name)
+            typed.append((raw.is_not_null() & value.is_null()).alias(flags[column.name]))
+    frame = text.select(typed)
+    return TypedChunk(frame.drop(flags.values()), flag_counts(frame, flags))
+
+
+# ---------------------------------------------------------------- the reader's schema
+
+_INDEX = -1  # every `[n]` of a path shares one element type in the tree
+
+
+class _Leaf:
+    """Marks where a path ends: the value is read as text."""
+
+
+_LEAF = _Leaf()
+_Tree = dict[str | int, "_Tree | _Leaf"]
+
+
+def _insert(tree: _Tree, steps: tuple[Step, ...]) -> bool:
+    """Adds a path; False when it contradicts a path already in (leaf vs. container, or
+    object vs. array)."""
+    node: _Tree = tree
+    for position, step in enumerate(steps):
+        slot: str | int = _INDEX if isinstance(step, int) else step
+        if any(isinstance(k, int) != isinstance(slot, int) for k in node):
+            return False  # one path indexes an array where another reads an object key
+        last = position == len(steps) - 1
+        child = node.get(slot)
+        if last:
+            if isinstance(child, dict):
+                return False
+            node[slot] = _LEAF
+        else:
+            if isinstance(child, _Leaf):
+                return False
+            node = node.setdefault(slot, {})  # type: ignore[assignment]
+    return True
+
+
+def _dtype(node: _Tree | _Leaf) -> pl.DataType:
+    if isinstance(node, _Leaf):
+        return pl.String()
+    if _INDEX in node:
+        return pl.List(_dtype(node[_INDEX]))
+    return pl.Struct({str(key): _dtype(child) for key, child in node.items()})
+
+
+def _extract(steps: tuple[Step, ...]) -> pl.Expr:
+    expr = pl.col(str(steps[0]))
+    for step in steps[1:]:
+        if isinstance(step, int):
+            expr = expr.list.get(step, null_on_oob=True)
+        else:
+            expr = expr.struct.field(step)
+    return expr
+
+
+# ---------------------------------------------------------------- line by line
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _load_object(line: bytes) -> tuple[dict[str, object] | None, str]:
+    """The line's JSON object, or why the line is not one."""
+    try:
+        value = json.loads(line, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        return None, "not valid UTF-8"
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg} at character {exc.colno})"
+    except (ValueError, RecursionError) as exc:
+        return None, f"not valid JSON ({exc})"
+    if not isinstance(value, dict):
+        return None, f"a JSON {_json_type(value)}, not an object"
+    return value, ""
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
+def _resolve(record: dict[str, object], steps: tuple[Step, ...]) -> object:
+    """The value at `steps`, None when the record has no such value."""
+    node: object = record
+    for step in steps:
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                return None
+            node = node[step]
+        else:
+            if not isinstance(node, dict):
+                return None
+            node = node.get(step)
+    return node
+
+
+def _as_text(value: object) -> str | None:
+    """A JSON value as the NDJSON reader renders it into a String column."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _float_text(value: float) -> str:
+    """`1.5` → "1.5", `1e3` → "1000" (a whole float has no `.0`, as Polars writes it)."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
