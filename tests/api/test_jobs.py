@@ -176,11 +176,14 @@ def test_demo_run_answers_with_real_counts(
     written = [info.key for info in store.list(DEMO_PREFIX + "clean/transactions/")]
     assert len(written) == 6
     assert f"{DEMO_PREFIX}clean/transactions/year=2024/month=02/card.parquet" in written
-    # one log line for the request, carrying the job id and the counts
+    # one log line for the request and one for the run (with the counts), by job id
     lines = [r for r in caplog.records if r.name == "karet_worker.api"]
     assert len(lines) == 1
     assert vars(lines[0])["job_id"] == body["job_id"]
-    assert vars(lines[0])["rows_written"] == body["rows_written"]
+    finished = [r for r in caplog.records if r.getMessage() == "run finished"]
+    assert len(finished) == 1
+    assert vars(finished[0])["job_id"] == body["job_id"]
+    assert vars(finished[0])["rows_written"] == body["rows_written"]
 
 
 def test_clean_run_flag_is_passed_to_the_engine(

@@ -33,7 +33,13 @@ def create_app(settings: Settings, store: ObjectStore | None = None) -> FastAPI:
     )
     guard: list[Depends] = [Depends(bearer_guard(settings.token))] if settings.token else []
 
-    @app.get("/health", tags=["health"], response_class=Response, responses={200: {}})
+    @app.api_route(
+        "/health",
+        methods=["GET", "HEAD"],
+        tags=["health"],
+        response_class=Response,
+        responses={200: {}},
+    )
     async def health() -> Response:
         """Liveness: 200 with an empty body."""
         return Response(status_code=200)

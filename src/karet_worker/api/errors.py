@@ -81,9 +81,12 @@ def invalid_request(exc: ValidationError) -> ApiError:
     return ApiError(400, "invalid_request", f"invalid request body: {summary}", problems)
 
 
-async def send_envelope(send: Send, status: int, body: dict[str, Any]) -> None:
+async def send_envelope(
+    send: Send, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> None:
     """Answer from plain ASGI code (middleware), where no Response class is at hand."""
     payload = json.dumps(body).encode()
+    extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
@@ -91,6 +94,7 @@ async def send_envelope(send: Send, status: int, body: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                *extra,
             ],
         }
     )

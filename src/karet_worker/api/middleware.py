@@ -91,13 +91,18 @@ class InternalErrorMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception(
-                "unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")}
-            )
+            # A route that started a job leaves its id in the request state (`request.state`).
+            state = scope.get("state")
+            job_id = state.get("job_id") if isinstance(state, dict) else None
+            context = {"method": scope.get("method"), "path": scope.get("path")}
+            log.exception("unhandled error", extra={**context, "job_id": job_id})
             if started:
                 raise  # too late for an error body; let the server drop the connection
             await send_envelope(
-                send, 500, envelope("internal_error", "internal error; see the service log")
+                send,
+                500,
+                envelope("internal_error", "internal error; see the service log"),
+                headers={"X-Job-Id": job_id} if job_id else None,
             )
 
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from karet_worker.layout import MAX_PREFIX_BYTES, PIPELINE_PREFIX_PATTERN
+
 
 class ProblemOut(BaseModel):
     """One validation problem: `path` is a JSON Pointer into the submitted document."""
@@ -41,7 +43,14 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pipeline_prefix: StrictStr
+    # The rules are checked by `prefix_problems` (with messages naming what is wrong); the
+    # schema publishes the same rules so that schema-valid requests are accepted (SPEC §7).
+    pipeline_prefix: StrictStr = Field(
+        description="The pipeline's folder in the bucket, e.g. `pipelines/shop/`: relative, "
+        "ending in `/`, segments of `[A-Za-z0-9._-]` (not `.`/`..`), at most 512 bytes.",
+        examples=["pipelines/demo/"],
+        json_schema_extra={"pattern": PIPELINE_PREFIX_PATTERN, "maxLength": MAX_PREFIX_BYTES},
+    )
     clean_run: StrictBool = False
 
 

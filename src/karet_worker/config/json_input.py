@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from karet_worker.config.problems import INVALID_JSON, Problem
@@ -21,6 +22,34 @@ class InvalidJson(Exception):
 
 class _NonStandardConstant(ValueError):
     pass
+
+
+# Longest integer literal parsed into an int: 20 characters hold every 64-bit integer and its
+# sign. Longer ones are out of range anyway, and Python refuses to convert past 4300 digits.
+_MAX_INT_CHARS = 20
+
+
+class BadNumber(str):
+    """A number literal that no config field can hold (an integer beyond 64 bits, a float that
+    overflows to infinity), kept as its text so validation reports it at its path.
+
+    >>> load_json('[1e999]')
+    [BadNumber('1e999')]
+    """
+
+    def __repr__(self) -> str:
+        return f"BadNumber({str(self)!r})"
+
+
+def _parse_int(text: str) -> int | BadNumber:
+    if len(text) > _MAX_INT_CHARS:
+        return BadNumber(text)
+    return int(text)
+
+
+def _parse_float(text: str) -> float | BadNumber:
+    value = float(text)
+    return value if math.isfinite(value) else BadNumber(text)
 
 
 def _reject_constant(name: str) -> object:
@@ -46,11 +75,14 @@ def _decode(raw: bytes) -> str:
 
 
 def load_json(raw: bytes | str) -> object:
-    """The parsed document. A UTF-8 byte order mark is tolerated, NaN/Infinity are not."""
+    """The parsed document. A UTF-8 byte order mark is tolerated, NaN/Infinity are not;
+    numbers out of range come back as `BadNumber` for validation to report with their path."""
     text = _decode(raw) if isinstance(raw, bytes) else raw
     text = text.removeprefix("\ufeff")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
+        )
     except json.JSONDecodeError as error:
         message = f"invalid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
     except _NonStandardConstant as error:

@@ -1,16 +1,20 @@
-"""Depth limits, checked iteratively before anything recursive (Pydantic, the compiler) runs.
+"""Depth and number limits, checked iteratively before anything recursive (Pydantic, the
+compiler) runs.
 
-A too-deep node is reported and replaced by a harmless stand-in so the rest of the document can
-still be validated; problems Pydantic would raise inside the replaced subtrees are meaningless.
+A too-deep node or an out-of-range number is reported and replaced by a harmless stand-in so
+the rest of the document can still be validated; problems Pydantic would raise inside the
+replaced subtrees are meaningless.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Final
 
 from pydantic import BaseModel
 
+from karet_worker.config.json_input import BadNumber
 from karet_worker.config.model import PipelineConfig
 from karet_worker.config.pointer import Path, Token, to_pointer
 from karet_worker.config.problems import SCHEMA, Problem
@@ -20,6 +24,9 @@ MAX_EXPRESSION_DEPTH: Final = 64
 # Far above any sensible config (64 expression levels use about 140 JSON levels), far below
 # what the recursive consumers of the document can take.
 MAX_JSON_DEPTH: Final = 256
+# Every integer field (version, priority, skip_rows, bounds) is a 64-bit integer downstream.
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
 
 _NULL_EXPRESSION: Final[dict[str, object]] = {"kind": "null"}
 
@@ -159,3 +166,50 @@ def _report_cuts(check: DepthCheck, paths: list[Path], what: str, limit: int) ->
         check.cut_pointers.append(pointer)
         message = f"{what} at {pointer or '/'} is nested more than {limit} levels deep"
         check.problems.append(Problem(SCHEMA, message, pointer))
+
+
+def check_numbers(check: DepthCheck) -> None:
+    """Report numbers no field can hold (integers beyond 64 bits, infinities, NaN) at their
+    path, and replace them by null in `check.document`.
+
+        {"rows": [{"priority": 1e999}]} → "number 1e999 at /rows/0/priority is out of range..."
+    """
+    bad = _bad_numbers(check.document)
+    check.document = _replace(check.document, [(path, None) for path, _ in bad])
+    for path, text in bad:
+        pointer = to_pointer(path)
+        check.cut_pointers.append(pointer)
+        shown = text if len(text) <= 24 else f"{text[:20]}… ({len(text)} characters)"
+        message = (
+            f"number {shown} at {pointer or '/'} is out of range: integers must fit in 64 bits "
+            f"({INT64_MIN} to {INT64_MAX}) and numbers must be finite"
+        )
+        check.problems.append(Problem(SCHEMA, message, pointer))
+
+
+def _bad_numbers(document: object) -> list[tuple[Path, str]]:
+    """(path, literal) of every out-of-range number, in document order."""
+    found: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, object]] = [((), document)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, BadNumber):
+            found.append((path, str(node)))
+        elif isinstance(node, bool | str) or node is None:
+            continue
+        elif isinstance(node, int):
+            if not INT64_MIN <= node <= INT64_MAX:
+                big = node.bit_length() > 128  # str() of a huge int is slow, or refused
+                found.append(
+                    (path, f"<an integer of {node.bit_length()} bits>" if big else str(node))
+                )
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                found.append((path, str(node)))
+        elif isinstance(node, dict):
+            stack.extend(((*path, key), value) for key, value in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend(
+                ((*path, index), value) for index, value in reversed(list(enumerate(node)))
+            )
+    return found

@@ -13,7 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from karet_worker.config.json_input import InvalidJson, load_json
-from karet_worker.config.limits import MAX_EXPRESSION_DEPTH, MAX_JSON_DEPTH, check_depth
+from karet_worker.config.limits import (
+    MAX_EXPRESSION_DEPTH,
+    MAX_JSON_DEPTH,
+    check_depth,
+    check_numbers,
+)
 from karet_worker.config.model import PipelineConfig
 from karet_worker.config.pointer import is_within
 from karet_worker.config.problems import Problem, ValidationReport
@@ -44,6 +49,7 @@ def validate_json(raw: bytes | str) -> ValidationReport:
 def validate_document(document: object) -> ValidationReport:
     """Validate an already parsed JSON value (dicts, lists, str, int, float, bool, None)."""
     depth = check_depth(document)
+    check_numbers(depth)
     problems: list[Problem] = list(depth.problems)
     config: PipelineConfig | None = None
     try:
