@@ -506,11 +506,13 @@ class InlineDimensionRows(_Node):
 
 
 class FileDimensionRows(_Node):
-    """Rows read at run start from every `.csv` / `.parquet` under a bucket prefix (at most
-    1,000,000 rows; a repeated exact key is a run error naming it)."""
+    """Rows read at run start from every `.csv` / `.parquet` under a prefix of the pipeline (at
+    most 1,000,000 rows; a repeated exact key is a run error naming it)."""
 
     path_prefix: str = Field(
-        description="Key prefix in the bucket of the reference files; ends with '/'.",
+        description="Where the reference files are, relative to the pipeline prefix like a "
+        "source's path_prefix (ends with '/'); every .csv, .csv.gz and .parquet key under it "
+        "is read at run start, in key order.",
         examples=["reference/sections/"],
     )
     key: str = Field(description="The column holding the key (or pattern).", examples=["path"])

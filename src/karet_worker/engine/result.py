@@ -38,6 +38,8 @@ class IssueKind(StrEnum):
     NO_INPUT_FILES = "no_input_files"  # error: a source has no input file (source, detail)
     FILE_SKIPPED = "file_skipped"  # error: an input was not used (file, detail = why)
     ASSERTION_FAILED = "assertion_failed"  # error: mapping not written (mapping, detail)
+    DIMENSION_FAILED = "dimension_failed"  # error: reference rows unusable (detail names it)
+    MAPPING_NOT_RUN = "mapping_not_run"  # error: mapping could not be planned (mapping, detail)
     UNSAFE_OUTPUT_KEY = "unsafe_output_key"  # error: mapping not written (mapping, detail)
     UNPARSED_VALUES = "unparsed_values"  # warning: source values → null (file, column, count)
     RECORDS_SKIPPED = "records_skipped"  # warning: lines not read (file, count, detail = 1st)
@@ -83,6 +85,10 @@ def describe(issue: RunIssue) -> str:
             )
         case IssueKind.UNSAFE_OUTPUT_KEY:
             text = f"mapping '{i.mapping}': {i.detail}; nothing written for this mapping"
+        case IssueKind.DIMENSION_FAILED:
+            text = i.detail
+        case IssueKind.MAPPING_NOT_RUN:
+            text = f"mapping '{i.mapping}' was not run: {i.detail}; nothing written for it"
         case IssueKind.UNPARSED_VALUES:
             text = (
                 f"{i.file}: column '{i.column}': {i.count} value(s) could not be read as "

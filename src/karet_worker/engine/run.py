@@ -17,10 +17,16 @@ from typing import Any
 
 import polars as pl
 
-from karet_worker.config.model import SOURCE_SUFFIXES, PipelineConfig, SourceContainer
+from karet_worker.config.model import (
+    SOURCE_SUFFIXES,
+    FileDimensionRows,
+    PipelineConfig,
+    SourceContainer,
+)
 from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
+from karet_worker.engine.dimensions import load_dimension
 from karet_worker.engine.extract import Prefetcher, list_inputs, one_ahead, removing
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.load import MemoryBudget, Part, Spill, write_parquet
@@ -36,7 +42,8 @@ from karet_worker.engine.result import (
 )
 from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping, record_filter
 from karet_worker.expressions.coerce import declared_dtype
-from karet_worker.expressions.lookups import LookupCompiler
+from karet_worker.expressions.compile import ExpressionError
+from karet_worker.expressions.lookups import DimensionRowsError, LookupCompiler, Matcher
 from karet_worker.layout import PipelineKeys, UnsafeKey, partition_path
 from karet_worker.storage.base import ObjectNotFound, ObjectStore
 
@@ -192,12 +199,13 @@ class _Run:
         self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
         self.source_violations: dict[str, list[str]] = {}  # source id -> its assertion failures
         self.record_filters: dict[str, pl.Expr | None] = {}  # source id -> its record_filter
+        self.unplanned_tables: set[str] = set()  # tables of mappings that could not be planned
 
     def execute(self) -> None:
         config = load_config(self.store, self.prefix)
         self.log.info("run started", extra={"clean_run": self.clean_run})
-        states = self._plan(config)
-        fed = {s.plan.table.id for s in states}
+        states = self._plan(config, self._load_dimensions(config))
+        fed = {s.plan.table.id for s in states} | self.unplanned_tables
         for table in config.analytic_tables:
             if table.id not in fed:
                 self.result.warnings.append(RunIssue(IssueKind.TABLE_UNFED, table=table.id))
@@ -207,19 +215,48 @@ class _Run:
                 self._extract_and_transform(source, mine)
         written, failed_tables = self._load(states)
         if self.clean_run:
-            self._prune(config, states, written, failed_tables)
+            self._prune(config, states, written, failed_tables | self.unplanned_tables)
 
-    def _plan(self, config: PipelineConfig) -> list[_MappingState]:
+    def _load_dimensions(self, config: PipelineConfig) -> dict[str, Matcher]:
+        """The file-backed dimensions' matchers; one that cannot be loaded is a run error."""
+        loaded: dict[str, Matcher] = {}
+        for dimension in config.dimensions:
+            if isinstance(dimension.rows, FileDimensionRows):
+                try:
+                    loaded[dimension.id] = load_dimension(
+                        self.store, self.keys, dimension, dimension.rows, self.workdir
+                    )
+                except DimensionRowsError as exc:
+                    issue = RunIssue(IssueKind.DIMENSION_FAILED, detail=capped(str(exc)))
+                    self.result.errors.append(issue)
+        return loaded
+
+    def _plan(self, config: PipelineConfig, loaded: dict[str, Matcher]) -> list[_MappingState]:
+        """Compile every mapping; one that cannot be compiled (it uses a dimension that did
+        not load) is reported and left out, and the others run."""
         sources = {s.id: s for s in config.source_containers}
         tables = {t.id: t for t in config.analytic_tables}
         states: list[_MappingState] = []
-        lookups = LookupCompiler(config.lookup_mappings, config.dimensions)
+        lookups = LookupCompiler(config.lookup_mappings, config.dimensions, loaded)
+        unusable: dict[str, str] = {}  # source id -> why its record_filter cannot be compiled
         for source in config.source_containers:
-            self.record_filters[source.id] = record_filter(source, lookups)
+            try:
+                self.record_filters[source.id] = record_filter(source, lookups)
+            except ExpressionError as exc:
+                unusable[source.id] = f"the record_filter of source '{source.id}': {exc}"
         budget = MemoryBudget()
         for index, mapping in enumerate(config.mappings):
             table = tables[mapping.analytic_table_id]
-            plan = plan_mapping(mapping, table, sources[mapping.source_container_id], lookups)
+            try:
+                if mapping.source_container_id in unusable:
+                    raise ExpressionError(unusable[mapping.source_container_id])
+                plan = plan_mapping(mapping, table, sources[mapping.source_container_id], lookups)
+            except ExpressionError as exc:
+                self.result.errors.append(
+                    RunIssue(IssueKind.MAPPING_NOT_RUN, mapping=mapping.id, detail=str(exc))
+                )
+                self.unplanned_tables.add(table.id)
+                continue
             states.append(
                 _MappingState(
                     plan=plan,
