@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import polars as pl
@@ -250,7 +250,100 @@ def ref(e: dict[str, Any]) -> Ref:
         return target, first
     if kind == "cast":
         return ref_cast(e["to"], ref(e["input"]))
+    return ref_more(e)
+
+
+# ---------------------------------------------------------------- SPEC §13 kinds
+
+
+def round_half_away(x: float, digits: int) -> float:
+    """Polars: scale by 10^digits, round half away from zero (Rust f64::round), scale back."""
+    if not math.isfinite(x):
+        return x
+    scale = 10.0**digits
+    y = x * scale
+    if not math.isfinite(y):
+        return x
+    whole = float(Decimal(y).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return whole / scale
+
+
+def ref_more(e: dict[str, Any]) -> Ref:
+    kind = e["kind"]
+    if kind in ("round", "abs"):
+        ik, f = ref(e["input"])
+        integer = number_kind(ik) == "int"
+
+        def number(row: Row) -> Any:
+            v = to_number(ik, f(row))
+            if v is None:
+                return None
+            if kind == "abs":
+                return (abs(v) if abs(v) < INT_LIMIT else None) if integer else abs(float(v))
+            return v if integer else round_half_away(float(v), e["digits"])
+
+        return ("int" if integer else "float"), number
+    if kind in ("starts_with", "ends_with"):
+        (ik, f), (pk, pf) = ref(e["input"]), ref(e["pattern"])
+
+        def affix(row: Row) -> bool | None:
+            v, p = to_text(ik, f(row)), to_text(pk, pf(row))
+            if v is None or p is None:
+                return None
+            return v.startswith(p) if kind == "starts_with" else v.endswith(p)
+
+        return "bool", affix
+    if kind in ("replace", "length", "split_part", "regex_match", "regex_extract"):
+        ik, f = ref(e["input"])
+        fn = text_more(e)
+        out = {"length": "int", "regex_match": "bool"}.get(kind, "str")
+        return out, lambda row: None if (v := to_text(ik, f(row))) is None else fn(v)
+    if kind == "in":
+        inner = ref(e["input"])
+        literal_types = {str: "str", float: "float", bool: "bool"}
+        checks = [
+            ref_compare("eq", inner, (literal_types[type(v)], lambda row, v=v: v))[1]
+            for v in e["values"]
+        ]
+
+        def member(row: Row) -> bool | None:
+            if inner[1](row) is None or inner[0] == "null":
+                return None
+            return any(check(row) is True for check in checks)
+
+        return "bool", member
+    if kind == "case":
+        branches = [(ref(b["when"]), ref(b["then"])) for b in e["branches"]]
+        other = ref(e["else"]) if "else" in e else ("null", lambda row: None)
+        target = unify([t[0] for _, t in branches] + [other[0]])
+
+        def choose(row: Row) -> Any:
+            for (ck, cf), (tk, tf) in branches:
+                if to_bool(ck, cf(row)):
+                    return convert(tk, target, tf(row))
+            return convert(other[0], target, other[1](row))
+
+        return target, choose
     raise AssertionError(kind)
+
+
+def text_more(e: dict[str, Any]) -> Callable[[str], Any]:
+    kind = e["kind"]
+    if kind == "replace":
+        return lambda v: v.replace(e["pattern"], e["replacement"])
+    if kind == "length":
+        return len
+    if kind == "split_part":
+
+        def part(v: str) -> str | None:
+            parts = v.split(e["sep"])
+            return parts[e["index"]] if -len(parts) <= e["index"] < len(parts) else None
+
+        return part
+    if kind == "regex_match":
+        return lambda v: re.search(e["pattern"], v) is not None
+    group = e.get("group", 1)
+    return lambda v: None if (m := re.search(e["pattern"], v)) is None else m.group(group)
 
 
 def ref_arith(op: str, left: Ref, right: Ref) -> Ref:
@@ -397,7 +490,69 @@ def extend(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dic
             children,
             st.sampled_from(["int64", "float64", "string", "bool"]),
         ),
+        *more_kinds(children),
     )
+
+
+REGEXES = ["a", "^a", "B$", "[0-9]+", "(?i)yes", "é", "^$", "x-"]
+EXTRACTS = [("([0-9]+)", 1), ("(a)(b)?", 2), ("([a-z]*)-", 0), ("^ *([^ ]+)", 1)]
+
+
+def more_kinds(children: st.SearchStrategy[dict[str, Any]]) -> list[st.SearchStrategy[Any]]:
+    """Strategies for the kinds of SPEC §13 that work on the types of SCHEMA."""
+    return [
+        st.builds(
+            lambda a, d: {"kind": "round", "input": a, "digits": d}, children, st.integers(0, 3)
+        ),
+        st.builds(lambda a: {"kind": "abs", "input": a}, children),
+        st.builds(
+            lambda k, a, p: {"kind": k, "input": a, "pattern": p},
+            st.sampled_from(["starts_with", "ends_with"]),
+            children,
+            children,
+        ),
+        st.builds(
+            lambda a, p, r: {"kind": "replace", "input": a, "pattern": p, "replacement": r},
+            children,
+            st.sampled_from(["a", "-", " ", "1", "ß", "aa"]),
+            st.sampled_from(["", "X", "--"]),
+        ),
+        st.builds(lambda a: {"kind": "length", "input": a}, children),
+        st.builds(
+            lambda a, sep, i: {"kind": "split_part", "input": a, "sep": sep, "index": i},
+            children,
+            st.sampled_from(["-", " ", "a", ".5"]),
+            st.integers(-3, 3),
+        ),
+        st.builds(
+            lambda a, p: {"kind": "regex_match", "input": a, "pattern": p},
+            children,
+            st.sampled_from(REGEXES),
+        ),
+        st.builds(
+            lambda a, pg: {"kind": "regex_extract", "input": a, "pattern": pg[0], "group": pg[1]},
+            children,
+            st.sampled_from(EXTRACTS),
+        ),
+        st.builds(
+            lambda a, vs: {"kind": "in", "input": a, "values": vs},
+            children,
+            st.lists(
+                st.sampled_from(WORDS)
+                | st.sampled_from([0.0, 1.0, 2.5, -4.0, 10.0])
+                | st.booleans(),
+                max_size=4,
+            ),
+        ),
+        st.builds(
+            lambda bs, o: (
+                {"kind": "case", "branches": [{"when": w, "then": t} for w, t in bs]}
+                | ({} if o is None else {"else": o})
+            ),
+            st.lists(st.tuples(children, children), min_size=1, max_size=3),
+            st.none() | children,
+        ),
+    ]
 
 
 expressions = st.recursive(leaf, extend, max_leaves=12)

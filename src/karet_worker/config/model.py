@@ -308,6 +308,176 @@ class DimRefExpr(_Node):
     )
 
 
+class RoundExpr(_Node):
+    """A number rounded to `digits` decimals, half away from zero (2.5 → 3, -2.5 → -3).
+
+    Null in gives null out; text is read as a number (non-numeric → null); Int64 stays Int64."""
+
+    kind: Literal["round"]
+    input: Expr = _input("The number (text is read as a number).")
+    digits: int = Field(default=0, ge=0, le=15, description="Decimals to keep (0-15).")
+
+
+class AbsExpr(_Node):
+    """The absolute value of a number (Int64 stays Int64; text is read as a number).
+
+    Null in gives null out."""
+
+    kind: Literal["abs"]
+    input: Expr = _input("The number (text is read as a number).")
+
+
+class AffixExpr(_Node):
+    """Whether `input` starts with (`starts_with`) or ends with (`ends_with`) `pattern`:
+    literal text, case-sensitive.
+
+    Null when either is null."""
+
+    kind: Literal["starts_with", "ends_with"]
+    input: Expr = _input()
+    pattern: Expr = Field(
+        description="The text (an expression, usually a `str` literal).",
+        examples=[{"kind": "str", "value": "/blog/"}],
+    )
+
+
+class RegexMatchExpr(_Node):
+    """Whether the regular expression `pattern` matches anywhere in `input` (anchor with `^`
+    and `$` for the whole text).
+
+    Null in gives null out. Patterns use RE2-style syntax (Rust `regex`: no look-around, no
+    backreferences, so matching is linear-time) and are checked at validation."""
+
+    kind: Literal["regex_match"]
+    input: Expr = _input()
+    pattern: str = Field(
+        description="A regular expression (RE2 syntax); `(?i)` makes it case-insensitive.",
+        examples=["^[A-Z]{2}[0-9]{4}$"],
+    )
+
+
+class RegexExtractExpr(_Node):
+    """The text a capture group of `pattern` matched, at its first match in `input`.
+
+    Null when the input is null, the pattern does not match, or the group took no part."""
+
+    kind: Literal["regex_extract"]
+    input: Expr = _input()
+    pattern: str = Field(
+        description="A regular expression (RE2 syntax) with at least `group` capture groups.",
+        examples=["order-([0-9]+)"],
+    )
+    group: int = Field(
+        default=1, ge=0, description="The capture group: 1 = the first, 0 = the whole match."
+    )
+
+
+class ReplaceExpr(_Node):
+    """Every occurrence of the literal text `pattern` in `input` replaced by `replacement`.
+
+    Null in gives null out."""
+
+    kind: Literal["replace"]
+    input: Expr = _input()
+    pattern: str = Field(min_length=1, description="The text to replace (literal).", examples=["-"])
+    replacement: str = Field(description="What replaces it (literal).", examples=[""])
+
+
+class DateTruncExpr(_Node):
+    """A date or timestamp truncated to the start of its `unit` (weeks start on Monday).
+
+    Null in gives null out. A date stays a date (`hour` leaves it unchanged); a timestamp stays
+    a timestamp (in UTC); text is read as an ISO timestamp."""
+
+    kind: Literal["date_trunc"]
+    input: Expr = _input("The date or timestamp.")
+    unit: Literal["year", "quarter", "month", "week", "day", "hour"] = Field(
+        description="The unit to truncate to.", examples=["month"]
+    )
+
+
+class DateDiffExpr(_Node):
+    """How many `unit` boundaries lie between `start` and `end` (Int64; negative when `end` is
+    earlier), like DuckDB's `date_diff`: from 2024-01-31 to 2024-02-01 is 1 month.
+
+    Null when either is null. Dates count from midnight UTC; text is read as an ISO timestamp."""
+
+    kind: Literal["date_diff"]
+    start: Expr = Field(
+        description="The earlier date or timestamp.", examples=[{"kind": "col", "name": "opened"}]
+    )
+    end: Expr = Field(
+        description="The later date or timestamp.", examples=[{"kind": "col", "name": "closed"}]
+    )
+    unit: Literal["year", "quarter", "month", "week", "day", "hour", "minute", "second"] = Field(
+        description="What to count (weeks start on Monday).", examples=["day"]
+    )
+
+
+class LengthExpr(_Node):
+    """The number of characters (Unicode code points) of the input as text (Int64).
+
+    Null in gives null out."""
+
+    kind: Literal["length"]
+    input: Expr = _input()
+
+
+class SplitPartExpr(_Node):
+    """One part of the input split at every `sep`, counted from 0 like `substring`; a
+    negative `index` counts from the end (-1 = the last part).
+
+    Null in gives null out; an index past the parts gives null."""
+
+    kind: Literal["split_part"]
+    input: Expr = _input()
+    sep: str = Field(min_length=1, description="The separator (literal text).", examples=["/"])
+    index: int = Field(description="0-based part number; negative from the end.", examples=[1])
+
+
+class InExpr(_Node):
+    """Whether the input equals one of `values` (compared like `eq`: numbers numerically).
+
+    Null in gives null out; a non-null input that equals none gives false."""
+
+    kind: Literal["in"]
+    input: Expr = _input()
+    values: list[str | float | bool] = Field(
+        description="The candidate values (JSON strings, numbers, booleans).",
+        examples=[["GET", "HEAD"]],
+    )
+
+
+class CaseBranch(_Node):
+    """One branch of a `case`."""
+
+    when: Expr = Field(
+        description="The condition (text and numbers are read as booleans).",
+        examples=[{"kind": "lt", "left": {"kind": "col", "name": "age"},
+                   "right": {"kind": "num", "value": 18}}],
+    )  # fmt: skip
+    then: Expr = Field(
+        description="The value where this is the first true `when`.",
+        examples=[{"kind": "str", "value": "minor"}],
+    )
+
+
+class CaseExpr(_Node):
+    """The `then` of the first branch whose `when` is true, else `else`.
+
+    A null `when` counts as false; without `else` the result is null. Branches of different
+    types are unified as for `if`."""
+
+    kind: Literal["case"]
+    branches: list[CaseBranch] = Field(min_length=1, description="Tried in order.")
+    else_: Expr | None = Field(
+        default=None,
+        alias="else",
+        description="The value where no `when` is true; omitted: null.",
+        examples=[{"kind": "str", "value": "adult"}],
+    )
+
+
 Expr = TypeAliasType(
     "Expr",
     Annotated[
@@ -327,7 +497,19 @@ Expr = TypeAliasType(
         | FromUnixExpr
         | CastExpr
         | LookupRefExpr
-        | DimRefExpr,
+        | DimRefExpr
+        | RoundExpr
+        | AbsExpr
+        | AffixExpr
+        | RegexMatchExpr
+        | RegexExtractExpr
+        | ReplaceExpr
+        | DateTruncExpr
+        | DateDiffExpr
+        | LengthExpr
+        | SplitPartExpr
+        | InExpr
+        | CaseExpr,
         Field(discriminator="kind"),
     ],
 )
@@ -617,6 +799,7 @@ class PipelineConfig(BaseModel):
 
 _RECURSIVE: tuple[type[BaseModel], ...] = (
     *EXPRESSION_MODELS,
+    CaseBranch,
     SourceContainer,
     MappingColumn,
     Mapping,

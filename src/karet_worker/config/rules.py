@@ -32,6 +32,8 @@ from karet_worker.config.model import (
     MappingColumn,
     PartitionBy,
     PipelineConfig,
+    RegexExtractExpr,
+    RegexMatchExpr,
     SourceContainer,
     SourceFormat,
 )
@@ -45,8 +47,15 @@ from karet_worker.config.rawview import (
     objects_of,
     text_of,
 )
+from karet_worker.config.regex import regex_problem
 from karet_worker.config.suggest import did_you_mean
-from karet_worker.config.walk import children, expression_model, member, member_key
+from karet_worker.config.walk import (
+    children,
+    expression_model,
+    is_expression,
+    member,
+    member_key,
+)
 from karet_worker.layout import id_problem, segment_problem, source_path_problem
 
 MAX_PARTITION_KEYS = 3
@@ -606,16 +615,16 @@ def _check_mappings(
 def _expressions(
     root: dict[str, object], path: Path
 ) -> list[tuple[Path, type[BaseModel], dict[str, object]]]:
-    """Every well-kinded expression node under `root` (iteratively; depth was checked before)."""
+    """Every well-kinded expression node under `root`, also inside helper objects such as a
+    `case` branch (iteratively; depth was checked before)."""
     out: list[tuple[Path, type[BaseModel], dict[str, object]]] = []
-    stack = [(path, root)]
+    first = expression_model(root)
+    stack = [] if first is None else [(path, first, root)]
     while stack:
-        node_path, node = stack.pop()
-        model = expression_model(node)
-        if model is None:
-            continue
-        out.append((node_path, model, node))
-        stack.extend(((*node_path, *rel), child) for rel, _, child in children(model, node))
+        node_path, model, node = stack.pop()
+        if is_expression(model):
+            out.append((node_path, model, node))
+        stack.extend(((*node_path, *rel), m, child) for rel, m, child in children(model, node))
     return out
 
 
@@ -777,6 +786,21 @@ def check_expression(
                 )
         elif model is DimRefExpr and targets.dimensions is not None:
             _check_dim_ref(node, node_path, targets.dimensions, what, found)
+        elif model in (RegexMatchExpr, RegexExtractExpr):
+            _check_regex(node, node_path, what, found)
+
+
+def _check_regex(node: dict[str, object], path: Path, what: str, found: _Found) -> None:
+    pattern = text_of(RegexExtractExpr, node, "pattern")
+    group: object = None
+    if node.get("kind") == "regex_extract":
+        group = member(RegexExtractExpr, node, "group")
+        group = 1 if group is None else group  # the model's default
+    if pattern is None:
+        return
+    problem = regex_problem(pattern, group if isinstance(group, int) else None)
+    if problem is not None:
+        found.add(SCHEMA, (*path, "pattern"), f"{problem} (in {what})")
 
 
 def _check_dim_ref(

@@ -15,26 +15,39 @@ import polars as pl
 
 from karet_worker.config.column_types import parse_cast_target
 from karet_worker.config.model import (
+    AbsExpr,
+    AffixExpr,
     BinaryExpr,
     BoolExpr,
+    CaseExpr,
     CastExpr,
     CoalesceExpr,
     ColExpr,
     ConcatExpr,
     ContainsExpr,
+    DateDiffExpr,
+    DateTruncExpr,
     DimRefExpr,
     Expr,
     FromUnixExpr,
     IfExpr,
+    InExpr,
+    LengthExpr,
     LookupMapping,
     LookupRefExpr,
     NullExpr,
     NumExpr,
     ParseDateExpr,
+    RegexExtractExpr,
+    RegexMatchExpr,
+    ReplaceExpr,
+    RoundExpr,
+    SplitPartExpr,
     StrExpr,
     SubstringExpr,
     UnaryExpr,
 )
+from karet_worker.config.regex import regex_problem
 from karet_worker.expressions.coerce import (
     BOOL,
     DATE,
@@ -60,6 +73,24 @@ from karet_worker.expressions.coerce import (
 from karet_worker.expressions.lookups import LookupCompiler, UnknownLookup
 
 _SECONDS_PER_DAY = 86_400
+_INT64_MIN = -(2**63)
+_PART_LIMIT = 2**31  # `split_part` indexes beyond any string's number of parts
+_TRUNCATE_EVERY = {
+    "year": "1y",
+    "quarter": "1q",
+    "month": "1mo",
+    "week": "1w",
+    "day": "1d",
+    "hour": "1h",
+}
+_DIFF_EVERY = {"minute": "1m", "second": "1s"}
+_UNIT_MICROS = {
+    "week": 7 * 86_400_000_000,
+    "day": 86_400_000_000,
+    "hour": 3_600_000_000,
+    "minute": 60_000_000,
+    "second": 1_000_000,
+}
 _MICROSECONDS = {"s": 1_000_000, "ms": 1_000}
 _MAX_EPOCH_MICROS = float(2**62)
 # strftime directives that carry a year (with an optional padding flag, e.g. `%-y`).
@@ -146,6 +177,41 @@ class _Compiler:
                 return self._lookup_ref(expr)
             case DimRefExpr():
                 return self._dim_ref(expr)
+            case RoundExpr():
+                return self._round(expr)
+            case AbsExpr():
+                return self._abs(expr)
+            case AffixExpr():
+                text = self._text(expr.input)
+                needle = self._needle(expr.pattern)
+                if expr.kind == "starts_with":
+                    return Compiled(text.str.starts_with(needle), BOOL)
+                return Compiled(text.str.ends_with(needle), BOOL)
+            case RegexMatchExpr():
+                _require_regex(expr.pattern)
+                return Compiled(self._text(expr.input).str.contains(expr.pattern), BOOL)
+            case RegexExtractExpr():
+                _require_regex(expr.pattern, expr.group)
+                extracted = self._text(expr.input).str.extract(expr.pattern, expr.group)
+                return Compiled(extracted, STRING)
+            case ReplaceExpr():
+                text = self._text(expr.input)
+                replaced = text.str.replace_all(expr.pattern, expr.replacement, literal=True)
+                return Compiled(replaced, STRING)
+            case DateTruncExpr():
+                return self._date_trunc(expr)
+            case DateDiffExpr():
+                return self._date_diff(expr)
+            case LengthExpr():
+                return Compiled(self._text(expr.input).str.len_chars().cast(pl.Int64), INT)
+            case SplitPartExpr():
+                index = min(max(expr.index, -_PART_LIMIT), _PART_LIMIT)
+                parts = self._text(expr.input).str.split(expr.sep, inclusive=False)
+                return Compiled(parts.list.get(index, null_on_oob=True), STRING)
+            case InExpr():
+                return self._in(expr)
+            case CaseExpr():
+                return self._case(expr)
             case unreachable:
                 assert_never(unreachable)
 
@@ -286,6 +352,83 @@ class _Compiler:
             raise ExpressionError(str(exc)) from exc
         return Compiled(lookup.apply(text), STRING)
 
+    # ------------------------------------------------------------------ numbers
+
+    def _round(self, expr: RoundExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        number, dtype = to_number(inner.expr, inner.dtype)
+        if dtype == INT:
+            return Compiled(number, INT)
+        return Compiled(number.round(expr.digits, mode="half_away_from_zero"), FLOAT)
+
+    def _abs(self, expr: AbsExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        number, dtype = to_number(inner.expr, inner.dtype)
+        if dtype == INT:  # |-2^63| does not fit: null, like other Int64 overflows
+            return Compiled(pl.when(number != _INT64_MIN).then(number.abs()), INT)
+        return Compiled(number.abs(), FLOAT)
+
+    # ------------------------------------------------------------------ dates and times
+
+    def _date_trunc(self, expr: DateTruncExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        every = _TRUNCATE_EVERY[expr.unit]
+        if inner.dtype == DATE:
+            if expr.unit == "hour":
+                return Compiled(inner.expr, DATE)
+            return Compiled(inner.expr.dt.truncate(every), DATE)
+        stamp = to_timestamp(inner.expr, inner.dtype)
+        return Compiled(stamp.dt.truncate(every), TIMESTAMP)
+
+    def _date_diff(self, expr: DateDiffExpr) -> Compiled:
+        start = self.compile(expr.start)
+        end = self.compile(expr.end)
+        a = to_timestamp(start.expr, start.dtype)
+        b = to_timestamp(end.expr, end.dtype)
+        unit = expr.unit
+        if unit in ("year", "quarter", "month"):
+            per_year = {"year": 1, "quarter": 4, "month": 12}[unit]
+            months_per = 12 // per_year
+
+            def ordinal(t: pl.Expr) -> pl.Expr:
+                month_index = (t.dt.month().cast(pl.Int64) - 1) // months_per
+                return t.dt.year().cast(pl.Int64) * per_year + month_index
+
+            return Compiled(ordinal(b) - ordinal(a), INT)
+        every = _TRUNCATE_EVERY.get(unit, _DIFF_EVERY.get(unit, ""))
+        span = b.dt.truncate(every) - a.dt.truncate(every)
+        micros = span.dt.total_microseconds().cast(pl.Int64)
+        return Compiled(micros // _UNIT_MICROS[unit], INT)
+
+    # ------------------------------------------------------------------ membership and case
+
+    def _in(self, expr: InExpr) -> Compiled:
+        inner = self.compile(expr.input)
+        if inner.dtype == NULL:
+            return Compiled(null_of(BOOL), BOOL)
+        hits: list[pl.Expr] = []
+        for dtype, values in _literal_groups(expr.values):
+            candidates = Compiled(pl.lit(values), dtype)
+            lhs, rhs = _comparable(inner, candidates)
+            converted = pl.select(rhs.alias("v")).to_series().drop_nulls()
+            if converted.dtype == FLOAT:  # an Int64 input meets the Float64 numbers
+                lhs = lhs.cast(pl.Float64)
+            hits.append(lhs.is_in(converted.implode()).fill_null(False))
+        found = pl.any_horizontal(hits) if hits else pl.lit(False)
+        return Compiled(pl.when(inner.expr.is_not_null()).then(found), BOOL)
+
+    def _case(self, expr: CaseExpr) -> Compiled:
+        conditions = [self.compile(branch.when) for branch in expr.branches]
+        values = [self.compile(branch.then) for branch in expr.branches]
+        other = self.compile(expr.else_) if expr.else_ is not None else None
+        dtype = unify([v.dtype for v in values] + ([other.dtype] if other else []))
+        result = _as(other, dtype) if other is not None else null_of(dtype)
+        # Built from the last branch outwards, so the first true `when` wins.
+        for condition, value in reversed(list(zip(conditions, values, strict=True))):
+            when = to_bool(condition.expr, condition.dtype)
+            result = pl.when(when).then(_as(value, dtype)).otherwise(result)
+        return Compiled(result, dtype)
+
     def _dim_ref(self, expr: DimRefExpr) -> Compiled:
         text = self._text(expr.input)
         try:
@@ -295,6 +438,25 @@ class _Compiler:
         if expr.value is not None and expr.value not in matcher.value_columns:
             raise ExpressionError(f"dimension '{expr.dim_id}' has no value column '{expr.value}'")
         return Compiled(matcher.apply(text, expr.value), STRING)
+
+
+def _require_regex(pattern: str, group: int | None = None) -> None:
+    problem = regex_problem(pattern, group)
+    if problem is not None:
+        raise ExpressionError(problem)
+
+
+def _literal_groups(values: Sequence[str | float | bool]) -> list[tuple[pl.DataType, pl.Series]]:
+    """`in` candidates grouped by JSON type, as typed Series (numbers Float64, like `num`)."""
+    texts = [v for v in values if isinstance(v, str)]
+    flags = [v for v in values if isinstance(v, bool)]
+    numbers = [float(v) for v in values if not isinstance(v, str | bool)]
+    groups = [
+        (STRING, pl.Series(texts, dtype=pl.String)),
+        (BOOL, pl.Series(flags, dtype=pl.Boolean)),
+        (FLOAT, pl.Series(numbers, dtype=pl.Float64)),
+    ]
+    return [(dtype, series) for dtype, series in groups if len(series)]
 
 
 def usable_date_format(fmt: str) -> bool:
