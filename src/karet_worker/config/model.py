@@ -553,10 +553,15 @@ class ColumnSchema(_Node):
     )
 
 
+# Preamble lines a CSV may have before its header: exports put a few (title, date, account);
+# a bound keeps a typo like 10^18 from meaning "read the whole file as preamble".
+MAX_SKIP_ROWS = 10_000
+
+
 class CsvOptions(_Node):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     quote: str = Field(default='"', min_length=1, max_length=1)
-    skip_rows: int = Field(default=0, ge=0)
+    skip_rows: int = Field(default=0, ge=0, le=MAX_SKIP_ROWS)
     null_values: list[str] = Field(default_factory=list)
     encoding: Encoding = "utf8"
 

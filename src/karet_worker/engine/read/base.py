@@ -37,3 +37,15 @@ class TypedChunk(NamedTuple):
     frame: pl.DataFrame
     unparsed: Mapping[str, int]
     skipped: SkippedRecords | None = None
+
+
+def plausible(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """`value` where it is a value a file can mean, else null (counted as unparsed by the
+    readers): floats must be finite (`1e309` is not infinity but unreadable), dates and
+    timestamps within years 1-9999 (what ISO 8601 and Parquet readers agree on; year 0 once
+    became the partition `year=-001`)."""
+    if dtype.is_float():
+        return pl.when(value.is_finite()).then(value)
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return pl.when(value.dt.year().is_between(1, 9999)).then(value)
+    return value

@@ -1,192 +1,375 @@
-"""CSV files (SPEC §3): gunzip and transcode on the fly, skip the preamble, read the header,
-cut the data into record-aligned chunks and parse each chunk with the declared types.
+"""CSV files (SPEC §3), read the way Python's `csv` module reads them.
 
-Each chunk is parsed on its own, so memory depends on the chunk size, not on how big one input
-file is (a memory-mapped 4 GB CSV would count fully against the process)."""
+    bytes ─ gunzip ─ transcode to UTF-8 ─ refuse NULs/UTF-16 ─ skip `skip_rows` lines
+          ─ header row (Python `csv`) ─ data rows (Arrow's streaming CSV reader) ─ typed chunks
+
+- Line endings `\\n`, `\\r\\n` and a lone `\\r` (classic Mac) all end a record, mixed or not;
+  inside a quoted field they are data. Blank lines are skipped (as `csv` and pandas do).
+- Arrow's reader cuts the input into blocks at record boundaries, tracking quotes in one pass
+  (linear whatever the quoting), and reads at most 32 blocks ahead. A record longer than a
+  block (e.g. a stray quote that never closes swallows the rest of the file into one field)
+  stops the file with an error after reading at most about 34 blocks: the bytes carried
+  between chunks are bounded by the block size (`MAX_BLOCK_BYTES` at most).
+- Every data row must have as many fields as the header. One that has fewer or more skips the
+  file with an error naming the row: padding or cutting it would guess which field is missing.
+- NUL bytes anywhere make the file binary; a UTF-16 byte order mark gets its own message.
+- A header name the source declares may appear once only (which column would be meant?).
+"""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import gzip
-import io
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
 from karet_worker.config.model import CsvOptions, SourceContainer
 from karet_worker.engine.columns import flag_counts, reader_column, unparsed_flag
-from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk
-from karet_worker.expressions.coerce import parse_declared
+from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk, plausible
+from karet_worker.expressions.coerce import declared_dtype, parse_declared
 
+# Longest header row (with its quoted line breaks). Real headers are a few KiB; an 8 MiB one
+# was once truncated and quoted whole in an 11.6 MB error message.
+MAX_HEADER_BYTES = 1024 * 1024
+# Bytes read at a time while looking for the header (bigger preambles take several reads).
 _HEAD_BYTES = 64 * 1024
+# Arrow's block size at most: Arrow reads up to 32 blocks ahead, so this bounds the memory a
+# file being read holds (about 34 MiB), and it is the longest record a file may have.
+MAX_BLOCK_BYTES = 1024 * 1024
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_MIB = 1024 * 1024
 
 
 def read_csv(
     path: Path, key: str, source: SourceContainer, *, chunk_bytes: int = CHUNK_BYTES
 ) -> Iterator[TypedChunk]:
-    """The file's rows as typed chunks (see `read_source_file`)."""
-    with open_text(path, key, source.csv) as stream:
-        header = read_header(stream, source.csv, chunk_bytes)
-        check_header(header.names, source)
-        for chunk in record_chunks(stream, header.rest, source.csv.quote, chunk_bytes):
-            yield parse_chunk(chunk, header.names, source)
+    """The file's rows as typed chunks of about `chunk_bytes` input bytes each (see
+    `read_source_file`)."""
+    options = source.csv
+    with open_text(path, key, options) as text:
+        stream = _NoNul(text)
+        lines = _Lines(stream, chunk_bytes)
+        for _ in range(options.skip_rows):
+            if lines.next_line(chunk_bytes, "a line of the preamble (csv.skip_rows)") is None:
+                raise BadInputFile("empty file: no header row")
+        header = read_header(lines, options)
+        positions = header_positions(header, source)
+        data = _Prepended(lines.rest(), stream)
+        yield from typed_rows(data, len(header), positions, source, chunk_bytes)
 
 
-@contextmanager
-def open_text(path: Path, key: str, options: CsvOptions) -> Iterator[ByteStream]:
-    """The file as a stream of UTF-8 bytes: gunzipped and transcoded on the fly."""
-    with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
-        raw: ByteStream = unzipped if key.lower().endswith(".gz") else file
-        try:
-            if options.encoding in ("latin1", "cp1252"):
-                yield _Transcoder(raw, options.encoding)
-            else:
-                yield raw
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise BadInputFile(f"not a readable gzip file ({exc})") from None
+# ---------------------------------------------------------------- bytes
 
 
 class ByteStream(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+@contextmanager
+def open_text(path: Path, key: str, options: CsvOptions) -> Iterator[ByteStream]:
+    """The file as a stream of UTF-8 bytes: gunzipped and transcoded on the fly, the UTF-8
+    BOM stripped; a UTF-16 BOM is refused in words the user can act on."""
+    with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
+        raw: ByteStream = unzipped if key.lower().endswith(".gz") else file
+        try:
+            first = raw.read(4)
+            if first.startswith(_UTF16_BOMS):
+                raise BadInputFile("UTF-16 is not supported, convert the file to UTF-8")
+            if first.startswith(codecs.BOM_UTF8):
+                first = first[len(codecs.BOM_UTF8) :]
+            stream: ByteStream = _Prepended(first, raw)
+            if options.encoding != "utf8":
+                stream = _Transcoder(stream, options.encoding)
+            yield stream
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise BadInputFile(f"not a readable gzip file ({exc})") from None
+
+
+class _Prepended:
+    """`first`, then the rest of `stream`."""
+
+    def __init__(self, first: bytes, stream: ByteStream) -> None:
+        self._first = first
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._first:
+            if size < 0 or size >= len(self._first):
+                head, self._first = self._first, b""
+                return head + (self._stream.read(size - len(head)) if size > 0 else b"")
+            head, self._first = self._first[:size], self._first[size:]
+            return head
+        return self._stream.read(size)
+
+
+class _ArrowInput:
+    """A byte stream as the Python file object Arrow reads from."""
+
+    closed = False  # Arrow asks before each read
+
+    def __init__(self, stream: ByteStream) -> None:
+        self.read = stream.read
+
+
 class _Transcoder:
-    """Reads a single-byte encoding and hands out UTF-8 (every byte is a character, so any
-    cut is safe)."""
+    """UTF-8 out of a declared encoding (`latin1`, `cp1252`) or out of UTF-8 with invalid
+    sequences replaced (`utf8-lossy`); the incremental decoder keeps characters cut by a read
+    whole."""
 
     def __init__(self, raw: ByteStream, encoding: str) -> None:
         self._raw = raw
-        self._encoding = encoding
+        self._name = encoding
+        codec = "utf-8" if encoding == "utf8-lossy" else encoding
+        errors = "replace" if encoding == "utf8-lossy" else "strict"
+        self._decoder = codecs.getincrementaldecoder(codec)(errors)
 
     def read(self, size: int = -1, /) -> bytes:
-        data = self._raw.read(size)
-        try:
-            return data.decode(self._encoding).encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadInputFile(f"not valid {self._encoding} ({exc.reason})") from None
+        while True:
+            data = self._raw.read(size)
+            try:
+                text = self._decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                raise BadInputFile(f"not valid {self._name} ({exc.reason})") from None
+            if text or not data:  # a read may end inside a character: read on
+                return text.encode("utf-8")
 
 
-@dataclass(frozen=True)
-class Header:
-    names: list[str]  # trimmed header names, BOM stripped
-    rest: bytes  # bytes read past the header line: the start of the data
+class _NoNul:
+    """Refuses the file at the first NUL byte, wherever it is: text files have none."""
+
+    def __init__(self, stream: ByteStream) -> None:
+        self._stream = stream
+        self._offset = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            at = self._offset + nul
+            raise BadInputFile(f"binary content (a NUL byte at offset {at:,}), not a CSV text file")
+        self._offset += len(data)
+        return data
 
 
-def read_header(stream: ByteStream, options: CsvOptions, chunk_bytes: int = CHUNK_BYTES) -> Header:
-    """Skip `skip_rows` raw lines, then parse the header row (quotes respected)."""
-    head = stream.read(_HEAD_BYTES)
-    if b"\x00" in head:
-        raise BadInputFile("binary content (NUL bytes), not a CSV text file")
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8) :]
-    start = 0
-    for _ in range(options.skip_rows):
-        newline = head.find(b"\n", start)
-        start = len(head) if newline < 0 else newline + 1
-    end = _record_end(head, start, options.quote.encode())
-    if end is None:  # the header is longer than the head: read on until its end
-        more = stream.read(chunk_bytes)
-        head += more
-        end = _record_end(head, start, options.quote.encode()) or len(head)
-    line = head[start:end].decode("utf-8", errors="replace")
-    if not line.strip():
-        raise BadInputFile("empty file: no header row")
+class _Lines:
+    """Physical lines (ending in `\\r\\n`, `\\r` or `\\n`) off the front of a stream, for the
+    preamble and the header; `rest()` hands back what was read past them. Each byte is
+    searched once: a line longer than its limit stops the search."""
+
+    def __init__(self, stream: ByteStream, read_size: int) -> None:
+        self._stream = stream
+        self._read_size = max(_HEAD_BYTES, min(read_size, _HEAD_BYTES * 16))
+        self._buffer = b""
+        self._eof = False
+        self.count = 0  # lines handed out
+
+    def next_line(self, limit: int, what: str) -> bytes | None:
+        """The next line with its line ending; None at the end of the file."""
+        searched = 0
+        while True:
+            end = _LINE_END.search(self._buffer, searched)
+            # a `\r` last in the buffer may be the first half of `\r\n`: decide after a read
+            if end is not None and (end.end() < len(self._buffer) or self._eof or end[0] != b"\r"):
+                line, self._buffer = self._buffer[: end.end()], self._buffer[end.end() :]
+                break
+            if len(self._buffer) > limit:
+                raise BadInputFile(f"{what} is longer than {_size(limit)}")
+            if self._eof:
+                if not self._buffer:
+                    return None
+                line, self._buffer = self._buffer, b""
+                break
+            searched = max(0, len(self._buffer) - 1)
+            more = self._stream.read(self._read_size)
+            self._eof = not more
+            self._buffer += more
+        if len(line) > limit:
+            raise BadInputFile(f"{what} is longer than {_size(limit)}")
+        self.count += 1
+        return line
+
+    def rest(self) -> bytes:
+        rest, self._buffer = self._buffer, b""
+        return rest
+
+
+# ---------------------------------------------------------------- header
+
+
+def read_header(lines: _Lines, options: CsvOptions) -> list[str]:
+    """The header row's names, trimmed, read by Python's `csv` (a quoted name may span lines),
+    at most MAX_HEADER_BYTES long."""
+    budget = MAX_HEADER_BYTES
+
+    def physical_lines() -> Iterator[str]:
+        nonlocal budget
+        while (line := lines.next_line(budget, "the header row")) is not None:
+            budget -= len(line)
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                reason = f"the header row is not valid UTF-8 ({exc.reason}); {_HINT}"
+                raise BadInputFile(reason) from None
+
+    reader = csv.reader(physical_lines(), delimiter=options.delimiter, quotechar=options.quote)
     try:
-        lines = io.StringIO(line, newline="")
-        row = next(csv.reader(lines, delimiter=options.delimiter, quotechar=options.quote))
-    except (csv.Error, StopIteration) as exc:
+        row = next(reader, None)
+    except csv.Error as exc:
         raise BadInputFile(f"unreadable header row ({exc})") from None
-    return Header([name.strip() for name in row], head[end:])
+    if row is None:
+        raise BadInputFile("empty file: no header row")
+    if not row:
+        raise BadInputFile(f"the header row (line {lines.count}) is empty")
+    return [name.strip() for name in row]
 
 
-def record_chunks(
-    stream: ByteStream, first: bytes, quote: str, size: int = CHUNK_BYTES
-) -> Iterator[bytes]:
-    """Cut the data into chunks of about `size` bytes that end at a record boundary: a newline
-    preceded by an even number of quote characters (quoted newlines stay inside a chunk)."""
-    quote_byte = quote.encode()
-    buffer = bytearray(first)  # appended in place; each chunk is copied out once
-    while True:
-        more = stream.read(size)
-        if not more:
-            break
-        buffer += more
-        cut = _last_record_end(buffer, quote_byte)
-        if cut:
-            with memoryview(buffer) as view:
-                chunk = bytes(view[:cut])
-            del buffer[:cut]
-            yield chunk
-    if buffer.strip():
-        yield bytes(buffer)
-
-
-def _record_end(data: bytes, start: int, quote: bytes) -> int | None:
-    """The offset just past the first record that starts at `start`, if it ends in `data`."""
-    position = start
-    inside = False
-    while True:
-        newline = data.find(b"\n", position)
-        if newline < 0:
-            return None
-        inside ^= data.count(quote, position, newline) % 2 == 1
-        if not inside:
-            return newline + 1
-        position = newline + 1
-
-
-def _last_record_end(data: bytes | bytearray, quote: bytes) -> int:
-    """The offset just past the last complete record in `data` (0 when there is none)."""
-    quotes_before = data.count(quote) % 2
-    newline = len(data)
-    while True:
-        newline = data.rfind(b"\n", 0, newline)
-        if newline < 0:
-            return 0
-        # quotes up to this newline = all quotes minus those after it
-        if (quotes_before - data.count(quote, newline)) % 2 == 0:
-            return newline + 1
-
-
-def check_header(header: list[str], source: SourceContainer) -> None:
-    """Every declared column must be present; the error lists the missing and the found."""
+def header_positions(header: list[str], source: SourceContainer) -> dict[str, int]:
+    """Where each declared column is in the header. Every one must be there exactly once; the
+    error lists the missing ones and the headers found."""
     missing = [c.name for c in source.columns if c.name not in header]
     if missing:
         raise BadInputFile(
             f"missing column(s) {', '.join(repr(m) for m in missing)}; "
             f"headers found: {', '.join(repr(h) for h in header) or '(none)'}"
         )
+    twice = [c.name for c in source.columns if header.count(c.name) > 1]
+    if twice:
+        raise BadInputFile(
+            f"the header names column(s) {', '.join(repr(t) for t in twice)} more than once "
+            "(after trimming spaces): which one is meant is unclear"
+        )
+    return {c.name: header.index(c.name) for c in source.columns}
 
 
-def parse_chunk(chunk: bytes, header: list[str], source: SourceContainer) -> TypedChunk:
-    """One chunk as the declared columns typed per SPEC §3, with the per-column counts of
-    values that did not parse."""
+# ---------------------------------------------------------------- data rows
+
+
+def typed_rows(
+    data: ByteStream,
+    width: int,
+    positions: dict[str, int],
+    source: SourceContainer,
+    chunk_bytes: int,
+) -> Iterator[TypedChunk]:
+    """The data rows after the header as typed chunks of about `chunk_bytes` input bytes.
+
+    Arrow parses blocks of `block = min(chunk_bytes, 1 MiB)` and reads at most 32 blocks ahead
+    (its background queue): a file being read holds at most about 34 blocks, and a record
+    may not be longer than a block."""
     options = source.csv
-    names = [reader_column(index) for index in range(len(header))]
-    text = pl.read_csv(
-        chunk,
-        has_header=False,
-        schema=dict.fromkeys(names, pl.String()),
-        separator=options.delimiter,
-        quote_char=options.quote,
-        null_values=options.null_values or None,
-        encoding="utf8-lossy" if options.encoding == "utf8-lossy" else "utf8",
-        columns=sorted({header.index(c.name) for c in source.columns}),
-    )
+    block = min(chunk_bytes, MAX_BLOCK_BYTES)
+    names = [reader_column(i) for i in range(width)]
+    ragged: list[str] = []
+
+    def refuse_ragged(row: pacsv.InvalidRow) -> str:
+        where = f"data row {row.number:,}" if row.number is not None and row.number > 0 else "a row"
+        ragged.append(
+            f"{where} has {row.actual_columns} field(s) but the header has "
+            f"{row.expected_columns}: {_quoted(row.text)}"
+        )
+        return "error"
+
+    wanted = sorted(set(positions.values()))
+    rows = 0
+    batches: list[pa.RecordBatch] = []
+    try:
+        reader = pacsv.open_csv(
+            _ArrowInput(data),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=block, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=options.delimiter,
+                quote_char=options.quote,
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
+                invalid_row_handler=refuse_ragged,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=[names[i] for i in wanted],
+                null_values=["", *options.null_values],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:  # one batch per block
+            rows += batch.num_rows
+            batches.append(batch)
+            if len(batches) * block >= chunk_bytes:
+                yield _typed_batches(batches, positions, source)
+                batches = []
+        if batches:
+            yield _typed_batches(batches, positions, source)
+    except pa.ArrowException as exc:
+        if ragged:
+            reason = f"{ragged[0]}; every row must have one field per header name"
+            raise BadInputFile(reason) from None
+        message = str(exc)
+        if message.startswith("Empty CSV file"):
+            return  # a header and no data rows
+        raise BadInputFile(_reason(message, rows, block)) from None
+
+
+def _typed_batches(
+    batches: list[pa.RecordBatch], positions: dict[str, int], source: SourceContainer
+) -> TypedChunk:
+    frame = pl.from_arrow(pa.Table.from_batches(batches))
+    assert isinstance(frame, pl.DataFrame)
+    return typed_chunk(frame, positions, source)
+
+
+def typed_chunk(
+    text: pl.DataFrame, positions: dict[str, int], source: SourceContainer
+) -> TypedChunk:
+    """Text columns (named by position) → the declared columns typed per SPEC §3, with the
+    per-column counts of values that did not parse."""
     typed: list[pl.Expr] = []
     flags: dict[str, str] = {}  # column -> its unparsed flag
     for column in source.columns:
-        raw = pl.col(names[header.index(column.name)])
-        value = parse_declared(raw, column.type)
+        raw = pl.col(reader_column(positions[column.name]))
+        value = plausible(parse_declared(raw, column.type), declared_dtype(column.type))
         typed.append(value.alias(column.name))
         if column.type != "string":
             flags[column.name] = unparsed_flag(column.name)
             typed.append((raw.is_not_null() & value.is_null()).alias(flags[column.name]))
     frame = text.select(typed)
     return TypedChunk(frame.drop(flags.values()), flag_counts(frame, flags))
+
+
+_HINT = "set csv.encoding (utf8-lossy, latin1, cp1252)"
+_UNBALANCED = (
+    "a quote character is probably unbalanced (a stray quote at the start of a field opens "
+    "a quoted field that never closes; if the file does not quote fields, set csv.quote to a "
+    "character it never contains)"
+)
+
+
+def _reason(message: str, rows: int, chunk_bytes: int) -> str:
+    """Arrow's error message in the user's terms."""
+    if "straddl" in message:
+        return f"data row {rows + 1:,} is longer than {_size(chunk_bytes)}: {_UNBALANCED}"
+    if "invalid UTF8" in message:
+        return f"not valid UTF-8; {_HINT}"
+    return f"could not be parsed as CSV: {_quoted(message.splitlines()[0] if message else '')}"
+
+
+def _quoted(text: str, limit: int = 200) -> str:
+    """`text` in quotes, cut to `limit` characters (rows can be megabytes long)."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _size(n: int) -> str:
+    """1 MiB, 64 KiB, 100 bytes"""
+    if n >= _MIB:
+        return f"{n / _MIB:g} MiB"
+    return f"{n / 1024:g} KiB" if n >= 1024 else f"{n} bytes"
