@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Protocol
 
 import polars as pl
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from karet_worker.config.model import CsvOptions, SourceContainer
 from karet_worker.engine.columns import flag_counts, reader_column, unparsed_flag
