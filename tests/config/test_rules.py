@@ -444,7 +444,7 @@ def test_csv_delimiter_and_quote_are_single_characters(field: str, value: str) -
     assert "one character" in problem.message and repr(value) in problem.message
 
 
-@pytest.mark.parametrize("skip_rows", [10_001, 10**18, 10**4000])
+@pytest.mark.parametrize("skip_rows", [10_001, 10**18])
 def test_csv_skip_rows_has_an_upper_bound(skip_rows: int) -> None:
     doc = small_config()
     doc["source_containers"][1]["csv"] = {"skip_rows": skip_rows}
