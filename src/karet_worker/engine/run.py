@@ -45,11 +45,13 @@ from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.compile import ExpressionError
 from karet_worker.expressions.lookups import DimensionRowsError, LookupCompiler, Matcher
 from karet_worker.layout import PipelineKeys, UnsafeKey, partition_path
-from karet_worker.storage.base import ObjectNotFound, ObjectStore
+from karet_worker.storage.base import DiskFull, ObjectNotFound, ObjectStore, is_disk_full
+from karet_worker.storage.scratch import ScratchDir, sweep_dead
 
 log = logging.getLogger("karet_worker.engine")
 
 WRITERS = 2  # Parquet files encoded at once
+WORKDIR_LABEL = "karet-run"
 
 
 class PrefixLocks:
@@ -71,12 +73,21 @@ class Runner:
     """Runs pipelines against one store; runs of the same prefix never overlap."""
 
     def __init__(
-        self, store: ObjectStore, *, io_concurrency: int = 8, chunk_bytes: int = CHUNK_BYTES
+        self,
+        store: ObjectStore,
+        *,
+        io_concurrency: int = 8,
+        chunk_bytes: int = CHUNK_BYTES,
+        work_root: Path | None = None,
     ) -> None:
         self.store = store
         self.io_concurrency = io_concurrency
         self.chunk_bytes = chunk_bytes  # input bytes parsed at a time (memory per file read)
         self._locks = PrefixLocks()
+        # Spill and download files of each run live in `<work_root>/karet-run-<pid>-<r>/`;
+        # those of runs killed before they could clean up are removed here, at start-up.
+        self.work_root = Path(tempfile.gettempdir()) if work_root is None else work_root
+        sweep_dead(self.work_root, WORKDIR_LABEL)
 
     def run(
         self,
@@ -92,12 +103,29 @@ class Runner:
         started = time.monotonic()
         with (
             self._locks.hold(prefix),
-            tempfile.TemporaryDirectory(prefix="karet-run-") as tmp,
+            ScratchDir(self.work_root, WORKDIR_LABEL) as workdir,
             ThreadPoolExecutor(self.io_concurrency, thread_name_prefix="karet-io") as pool,
         ):
-            _Run(
-                self.store, prefix, clean_run, result, progress, Path(tmp), pool, self.chunk_bytes
-            ).execute()
+            run = _Run(
+                self.store,
+                prefix,
+                clean_run,
+                result,
+                progress,
+                workdir.path,
+                pool,
+                self.chunk_bytes,
+            )
+            try:
+                run.execute()
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                if not is_disk_full(exc):
+                    raise
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise DiskFull(
+                    f"storage unavailable: the run's work directory {workdir.path.parent} is "
+                    f"full ({capped(first_line, 200)}); the run stopped"
+                ) from exc
         result.duration_ms = int((time.monotonic() - started) * 1000)
         log.info(
             "run finished",
@@ -293,6 +321,8 @@ class _Run:
                 self._skip(key, reason, states, checker)
                 continue
             except (pl.exceptions.PolarsError, OSError) as exc:
+                if is_disk_full(exc):
+                    raise  # the work directory is full, not the input broken: fail the run
                 self._skip(key, _polars_reason(exc), states, checker)
                 continue
             checker.commit()

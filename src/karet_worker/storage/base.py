@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,24 @@ from typing import Protocol
 
 class StorageUnavailable(Exception):
     """The object store could not be reached or refused us, after retries (API: 503)."""
+
+
+class DiskFull(StorageUnavailable):
+    """A local disk (the embedded store, or a run's work directory) is full: a server-side
+    fault (503), retried later like an outage."""
+
+
+# errno values meaning "the disk or the quota is full", not "this input is bad".
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an OSError of a full disk or quota, and for a Polars error wrapping one
+    (Polars reports I/O errors as text: "... No space left on device (os error 28)")."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    text = str(exc)
+    return any(f"(os error {number})" in text for number in _DISK_FULL_ERRNOS)
 
 
 class ObjectNotFound(Exception):

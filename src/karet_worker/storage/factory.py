@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from obstore.store import LocalStore, S3Store
+from obstore.store import S3Store
 
 from karet_worker.settings import S3Settings, Settings
 from karet_worker.storage.base import ObjectStore, StorageUnavailable
+from karet_worker.storage.local_store import LocalObjectStore
 from karet_worker.storage.obstore_store import ObstoreStore
 
 # Transient failures are retried a few times, but a dead endpoint must surface as a 503 within
@@ -62,8 +63,9 @@ def open_s3_store(s3: S3Settings) -> ObstoreStore:
     return ObstoreStore(store, where=where, bulk_delete=True)
 
 
-def open_local_store(root: Path) -> ObstoreStore:
-    """A local directory laid out like the bucket (created if missing)."""
+def open_local_store(root: Path) -> LocalObjectStore:
+    """A local directory laid out like the bucket (created if missing); sweeps the temp files
+    that writers killed mid-write left behind."""
     root = root.expanduser().resolve()
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -71,5 +73,4 @@ def open_local_store(root: Path) -> ObstoreStore:
         raise StorageUnavailable(
             f"storage unavailable: cannot create the local data directory {root}: {exc.strerror}"
         ) from exc
-    store = LocalStore(root, automatic_cleanup=True)
-    return ObstoreStore(store, where=f"local store at {root}", bulk_delete=False, local_root=root)
+    return LocalObjectStore(root)
