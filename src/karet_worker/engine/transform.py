@@ -23,6 +23,7 @@ from karet_worker.engine.columns import (
     part_value,
     raw_value,
 )
+from karet_worker.engine.read.base import within_years
 from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.compile import Compiled, compile_expr
 from karet_worker.expressions.hoist import hoist_shared
@@ -78,15 +79,18 @@ def plan_mapping(
             convert.append(pl.lit(None, dtype=target).alias(column.name))
             continue
         compiled = compile_(produced[column.name], source_scope)
-        if compiled.dtype == target:
+        dated = target == pl.Date or isinstance(target, pl.Datetime)
+        if compiled.dtype == target and not dated:
             evaluate.append(compiled.expr.alias(column.name))
             continue
         raw = raw_value(column.name)
         evaluate.append(compiled.expr.alias(raw))
         cast = compile_(_cast_to(ColExpr(kind="col", name=raw), column.type), {raw: compiled.dtype})
+        # a date outside years 1-9999 (e.g. from_unix of a huge number) counts as not convertible
+        value = within_years(cast.expr, target)
         flag = cast_flag(column.name)
-        convert.append(cast.expr.alias(column.name))
-        convert.append((pl.col(raw).is_not_null() & cast.expr.is_null()).alias(flag))
+        convert.append(value.alias(column.name))
+        convert.append((pl.col(raw).is_not_null() & value.is_null()).alias(flag))
         cast_flags[column.name] = flag
 
     partition_names = list(table.partition_keys)

@@ -46,6 +46,11 @@ def plausible(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     became the partition `year=-001`)."""
     if dtype.is_float():
         return pl.when(value.is_finite()).then(value)
+    return within_years(value, dtype)
+
+
+def within_years(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Dates and timestamps outside years 1-9999 become null; other types pass as they are."""
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
         return pl.when(value.dt.year().is_between(1, 9999)).then(value)
     return value
