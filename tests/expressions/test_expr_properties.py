@@ -12,7 +12,9 @@ from typing import Any
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.expressions.expr_helpers import compile_json, evaluate
+from tests.expressions.expr_helpers import compile_json, evaluate, parse
+
+from karet_worker.config.typecheck import Kind, Typer
 
 Row = dict[str, Any]
 Ref = tuple[str, Callable[[Row], Any]]  # (static type, value of a row)
@@ -25,6 +27,14 @@ SCHEMA: dict[str, type[pl.DataType]] = {
     "p": pl.Boolean,
 }
 TYPES = {"s": "str", "t": "str", "x": "float", "i": "int", "p": "bool"}
+DECLARED = {"s": "string", "t": "string", "x": "float64", "i": "int64", "p": "bool"}
+STATIC_KINDS = {
+    Kind.TEXT: pl.String,
+    Kind.FLOAT: pl.Float64,
+    Kind.INT: pl.Int64,
+    Kind.BOOL: pl.Boolean,
+    Kind.NULL: pl.Null,
+}
 
 WORDS = ["", " ", "a", "B", "abc", "1", "2.5", " 3 ", "-4", "1e2", "10", "0", "true", "no"]
 WORDS += ["Yes", "é", "ß", "x-1", "-"]
@@ -588,7 +598,11 @@ def test_compiler_equals_reference_evaluator(expr: dict[str, Any], data: list[Ro
     kind, fn = ref(expr)
     expected = [fn(r) for r in data]
     dtype = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "bool": pl.Boolean}
-    assert compile_json(expr, SCHEMA).dtype == dtype.get(kind, pl.Null)
+    compiled = compile_json(expr, SCHEMA).dtype
+    assert compiled == dtype.get(kind, pl.Null)
+    # validation's static type (config/typecheck.py) is the compiler's type
+    static = Typer(DECLARED).type_of(parse(expr)).kind
+    assert STATIC_KINDS[static] == compiled, (static, compiled)
     mismatches = [(r, g, x) for r, g, x in zip(data, got, expected, strict=True) if not same(g, x)]
     assert not mismatches, mismatches
 

@@ -24,6 +24,7 @@ from karet_worker.config.pointer import is_within
 from karet_worker.config.problems import Problem, ValidationReport
 from karet_worker.config.rules import rule_problems
 from karet_worker.config.shape import shape_problems
+from karet_worker.config.typecheck import type_problems
 from karet_worker.config.unknown_fields import unknown_field_warnings
 
 __all__ = [
@@ -61,6 +62,8 @@ def validate_document(document: object) -> ValidationReport:
             if not any(is_within(problem.path, cut) for cut in depth.cut_pointers)
         )
     problems.extend(rule_problems(depth.document))
+    if config is not None and not problems:  # types need a config whose references resolve
+        problems.extend(type_problems(config))
     warnings = unknown_field_warnings(depth.document)
     return ValidationReport(
         config=None if problems else config, problems=problems, warnings=warnings
