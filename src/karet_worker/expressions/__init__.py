@@ -27,7 +27,17 @@ Choices where the spec leaves room (each one is covered by tests/expressions):
 - `cast` is non-strict: int64 from text takes integers, or any number truncated toward zero;
   from floats truncates (NaN/inf/out of range → null); date only from Date or ISO text; bool
   from the words `true/false/1/0/yes/no/t/f/y/n` (any case) or numbers (non-zero).
-- Lookups: see `lookups.py` (empty keyword patterns are ignored; case folding is Unicode).
+- Lookups and dimensions: see `lookups.py` (one matcher; empty keyword and prefix patterns
+  are ignored; case folding is Unicode).
+- Timestamps are Datetime(µs, UTC): ISO 8601 text with or without offset (none = UTC, a date
+  alone = midnight), shown as `2024-01-05T10:30:00Z`. Dates meet timestamps as midnight UTC.
+- Decimals keep their type through `col` (exact copies) and are Float64 in every
+  computation; conversion to decimal(p,s) rounds half away from zero, too many digits → null.
+- `round` rounds half away from zero (of the value scaled by 10^digits); `abs`/`round` keep
+  Int64. `split_part` is 0-based like `substring` (negative from the end, past the end →
+  null). `in` is `eq` against each value: null for null input, else true/false. `case`
+  unifies like `if`; no `else` → null. `date_diff` counts unit boundaries (DuckDB's
+  `date_diff`); `date_trunc` weeks start on Monday. Regexes are Rust `regex` (RE2-style).
 """
 
 from karet_worker.expressions.compile import Compiled, ExpressionError, compile_expr
