@@ -538,19 +538,12 @@ def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
 
 
 def _polars_reason(exc: Exception) -> str:
-    """A one-line reason from a reader error, with a hint for the common encoding case."""
+    """A one-line reason from an error no reader translated (Polars or the file system), with
+    a hint for the common encoding case. Readers word their own errors (`BadInputFile`)."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if "utf-8" in first.lower() or "utf8" in first.lower():
         return f"not valid UTF-8 ({first}); set csv.encoding (utf8-lossy, latin1, cp1252)"
-    if "n_extra" in first or "more fields" in first:  # worded in Polars API terms
-        return "could not be parsed as CSV: a row has more fields than the header"
-    if "malformed" in first.lower():  # Polars' row offsets are chunk-relative: not shown
-        return (
-            "could not be parsed as CSV: a quote character is unbalanced (a stray quote inside "
-            "an unquoted field opens a quoted field that never closes; if the file does not "
-            "quote fields, set csv.quote to a character it never contains)"
-        )
-    return f"could not be parsed as CSV: {first}"
+    return f"could not be read: {first}"
 
 
 def _counts(result: RunResult) -> dict[str, int]:
