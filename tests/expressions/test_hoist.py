@@ -76,3 +76,14 @@ def test_hoisted_columns_equal_direct_evaluation(
     )
     assert hoisted.schema == direct.schema
     assert hoisted.equals(direct, null_equal=True)
+
+
+def test_subtrees_inside_case_branches_are_shared_too() -> None:
+    shared = {"kind": "upper", "input": {"kind": "trim", "input": {"kind": "col", "name": "d"}}}
+    when = {"kind": "eq", "left": shared, "right": {"kind": "str", "value": "A"}}
+    case = {"kind": "case", "branches": [{"when": when, "then": shared}]}
+    stages, rewritten = hoist_shared([parse(case), parse(shared)])
+    assert [parse(shared)] == [definition for _, definition in stages]
+    branch = rewritten[0].branches[0]
+    assert branch.then == ColExpr(kind="col", name=stages[0][0])
+    assert rewritten[1] == branch.then

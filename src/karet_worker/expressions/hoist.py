@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from pydantic import BaseModel
 
-from karet_worker.config.model import ColExpr, Expr
+from karet_worker.config.model import EXPRESSION_MODELS, ColExpr, Expr
 
-_LEAVES = frozenset({"col", "str", "num", "bool", "null"})
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def hoist_shared(
@@ -30,7 +31,7 @@ def hoist_shared(
             node
             for root in pool
             for node in _subtrees(root)
-            if node.kind not in _LEAVES and counts[_key(node)] > 1
+            if _has_children(node) and counts[_key(node)] > 1
         ]
         if not repeated:
             break
@@ -48,26 +49,34 @@ def _key(node: BaseModel) -> str:
     return node.model_dump_json(by_alias=True, exclude_unset=False)
 
 
-def _children(node: BaseModel) -> Iterator[tuple[str, int | None, Expr]]:
+def _children(node: BaseModel) -> Iterator[tuple[str, int | None, BaseModel]]:
+    """Nested models: expressions, and helpers holding them (a `case` branch)."""
     for field in type(node).model_fields:
         value = getattr(node, field)
-        if isinstance(value, BaseModel) and hasattr(value, "kind"):
-            yield field, None, value  # type: ignore[misc]
+        if isinstance(value, BaseModel):
+            yield field, None, value
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                if isinstance(item, BaseModel) and hasattr(item, "kind"):
-                    yield field, index, item  # type: ignore[misc]
+                if isinstance(item, BaseModel):
+                    yield field, index, item
 
 
-def _subtrees(node: Expr) -> Iterator[Expr]:
-    yield node
+def _has_children(node: BaseModel) -> bool:
+    """False for leaves (columns, literals): reading them again costs nothing."""
+    return any(True for _ in _children(node))
+
+
+def _subtrees(node: BaseModel) -> Iterator[Expr]:
+    """Every expression in `node`, itself included, also inside helpers like case branches."""
+    if isinstance(node, EXPRESSION_MODELS):
+        yield node  # type: ignore[misc]
     for _, _, child in _children(node):
         yield from _subtrees(child)
 
 
-def _replace(node: Expr, target: str, replacement: Expr) -> Expr:
-    if _key(node) == target:
-        return replacement
+def _replace(node: _M, target: str, replacement: Expr) -> _M:
+    if isinstance(node, EXPRESSION_MODELS) and _key(node) == target:
+        return replacement  # type: ignore[return-value]
     update: dict[str, object] = {}
     for field, index, child in _children(node):
         new = _replace(child, target, replacement)
