@@ -3,8 +3,10 @@ environment variables, talked to over HTTP like any client would."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,6 +93,14 @@ class Service:
         if self._proc is not None:
             stop(self._proc)
             self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL the service (a crash: no clean-up code runs), then reap it."""
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait(timeout=30)
+            self.stop()
 
     # ------------------------------------------------------------------ HTTP
 
