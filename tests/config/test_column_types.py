@@ -3,9 +3,16 @@ malformed type is reported at its path with what would be accepted."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from karet_worker.config.column_types import DeclaredType, parse_column_type
+from karet_worker.config.column_types import (
+    COLUMN_TYPE_PATTERN,
+    DeclaredType,
+    is_column_type,
+    parse_column_type,
+)
 from karet_worker.config.validate import validate_document
 
 from .support import only_problem, small_config
@@ -69,3 +76,15 @@ def test_timestamps_cannot_be_partition_keys() -> None:
     problem = only_problem(doc)
     assert problem.path == "/analytic_tables/1/partition_keys/0"
     assert "'timestamp'" in problem.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["decimal(12,2)", "decimal( 38 , 0 )", "decimal(1,1)", "timestamp", "decimal(39,2)",
+     "decimal(0,0)", "decimal(012,2)", "decimal(5,6)", "Decimal(5,2)", "decimal(5, 2 )x"],
+)  # fmt: skip
+def test_the_published_pattern_agrees_with_the_validator(text: str) -> None:
+    """/openapi.json publishes COLUMN_TYPE_PATTERN; only `scale <= precision` is beyond it."""
+    in_pattern = re.fullmatch(COLUMN_TYPE_PATTERN, text) is not None
+    scale_too_big = text == "decimal(5,6)"
+    assert in_pattern == (is_column_type(text) or scale_too_big)

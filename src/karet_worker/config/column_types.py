@@ -21,10 +21,11 @@ BaseType = Literal["string", "number", "int64", "float64", "bool", "date", "time
 SIMPLE_TYPES: Final = tuple(t for t in get_args(BaseType) if t != "decimal")
 MAX_DECIMAL_PRECISION: Final = 38  # Parquet DECIMAL in 16 bytes, DuckDB's DECIMAL(38, s)
 
-_DECIMAL = re.compile(r"decimal\(\s*(\d{1,4})\s*,\s*(\d{1,4})\s*\)")
+_DECIMAL = re.compile(r"decimal\(\s*([1-9][0-9]{0,3}|0)\s*,\s*([1-9][0-9]{0,3}|0)\s*\)")
 # Published in the JSON schema; the validator below gives the precise message.
+_PRECISION = r"(?:[1-9]|[12][0-9]|3[0-8])"  # 1-38; that the scale is at most p is checked
 COLUMN_TYPE_PATTERN: Final = (
-    r"^(" + "|".join(SIMPLE_TYPES) + r"|decimal\(\s*\d{1,2}\s*,\s*\d{1,2}\s*\))$"
+    r"^(" + "|".join(SIMPLE_TYPES) + rf"|decimal\(\s*{_PRECISION}\s*,\s*{_PRECISION[:-1]}|0)\s*\))$"
 )
 EXPECTED: Final = ", ".join(repr(t) for t in SIMPLE_TYPES) + " or 'decimal(p,s)'"
 # `cast` converts to any column type but `number`, which is only another name for float64.
