@@ -1,18 +1,20 @@
 """Where karet-worker's memory goes: one run on the benchmark's store, RSS sampled by phase.
 
-The run has two phases: *read* (extract + transform + spill, file by file) and *load* (one
-Parquet file per partition from the spilled parts). This prints the peak and median RSS of
-each, for the engine's settings or for the ones given, so a change to the spill budget, the
-row group size or the number of writers can be judged on both time and memory. Usage (after
-`bench/run.py` has laid out the store):
+The run has two phases: *read* (extract + transform, rows streamed into row groups or waiting
+for theirs) and *load* (the last row group of every partition, upload). This prints the peak
+and median RSS of each, the peak of the waiting rows the memory budget counts and of Arrow's
+allocator (row groups being encoded), for the engine's limits or the ones given, so a change
+to the budget, the row-group size or the number of writers can be judged on time and memory.
+Usage (after `bench/run.py` has laid out the store):
 
-    uv run python bench/memory.py --pipeline plain-4gb [--budget-mb 96] [--row-group 131072]
+    uv run python bench/memory.py --pipeline plain-4gb [--budget-mb 96] [--row-group 16384]
         [--writers 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import shutil
@@ -22,19 +24,24 @@ from pathlib import Path
 
 os.environ.setdefault("POLARS_MAX_THREADS", "2")  # before Polars is imported, like the bench
 
-from karet_worker.engine import load, run
+import pyarrow as pa
+
+from karet_worker.engine import run
+from karet_worker.engine.limits import MIB, Limits
 from karet_worker.storage.factory import open_local_store
 
 BENCH_DIR = Path(__file__).resolve().parent
-SAMPLE_S = 0.2
+SAMPLE_S = 0.1
 
 
 class PhaseSampler:
-    """Samples this process's RSS every SAMPLE_S seconds, tagged with the current phase."""
+    """Samples RSS, the budget's waiting bytes and Arrow's allocation every SAMPLE_S seconds,
+    tagged with the current phase."""
 
-    def __init__(self) -> None:
+    def __init__(self, runner: run.Runner) -> None:
+        self.runner = runner
         self.phase = "read"
-        self.samples: dict[str, list[int]] = {"read": [], "load": []}
+        self.samples: dict[str, list[tuple[int, int, int]]] = {"read": [], "load": []}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -48,7 +55,8 @@ class PhaseSampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(SAMPLE_S):
-            self.samples[self.phase].append(_rss_mb())
+            sample = (_rss_mb(), self.runner.budget.used // MIB, pa.total_allocated_bytes() // MIB)
+            self.samples[self.phase].append(sample)
 
 
 def _rss_mb() -> int:
@@ -56,13 +64,13 @@ def _rss_mb() -> int:
     return int(status.split("VmRSS:")[1].split()[0]) // 1024
 
 
-def measure(store: Path, pipeline: str) -> tuple[float, PhaseSampler, int]:
+def measure(store: Path, pipeline: str, limits: Limits) -> tuple[float, PhaseSampler, int]:
     """Run `pipelines/<pipeline>/` once; returns wall seconds, the samples, rows written."""
     shutil.rmtree(store / "pipelines" / pipeline / "clean", ignore_errors=True)
-    runner = run.Runner(open_local_store(store))
+    runner = run.Runner(open_local_store(store), limits=limits)
     original = run._Run._load
 
-    with PhaseSampler() as sampler:
+    with PhaseSampler(runner) as sampler:
 
         def tagged(self: run._Run, states: list[run._MappingState]) -> tuple[set[str], set[str]]:
             sampler.phase = "load"
@@ -79,27 +87,35 @@ def measure(store: Path, pipeline: str) -> tuple[float, PhaseSampler, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    defaults = Limits.for_machine()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipeline", required=True, help="e.g. plain-4gb, lookup-heavy-250mb")
     parser.add_argument("--store", type=Path, default=BENCH_DIR / "out" / "store")
-    parser.add_argument("--budget-mb", type=int, default=load.MEMORY_BUDGET >> 20)
-    parser.add_argument("--row-group", type=int, default=load.ROW_GROUP_SIZE)
-    parser.add_argument("--writers", type=int, default=run.WRITERS)
+    parser.add_argument("--budget-mb", type=int, default=defaults.memory_budget_bytes // MIB)
+    parser.add_argument("--row-group", type=int, default=defaults.row_group_rows)
+    parser.add_argument("--writers", type=int, default=defaults.writers)
     args = parser.parse_args(argv)
-    load.MEMORY_BUDGET = args.budget_mb << 20
-    load.ROW_GROUP_SIZE = args.row_group
-    run.WRITERS = args.writers
-
-    seconds, sampler, rows = measure(args.store.resolve(), args.pipeline)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    limits = dataclasses.replace(
+        defaults,
+        memory_budget_bytes=args.budget_mb * MIB,
+        row_group_rows=args.row_group,
+        writers=args.writers,
+    )
+    seconds, sampler, rows = measure(args.store.resolve(), args.pipeline, limits)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         f"{args.pipeline}: budget {args.budget_mb} MB, row group {args.row_group:,}, "
-        f"{args.writers} writer(s): {seconds:.1f} s, {rows:,} rows, peak RSS {peak} MB"
+        f"{args.writers} writer(s): {seconds:.1f} s, cpu {usage.ru_utime + usage.ru_stime:.1f} s, "
+        f"{rows:,} rows, peak RSS {usage.ru_maxrss // 1024} MB"
     )
     for phase, values in sampler.samples.items():
         if values:
-            median = sorted(values)[len(values) // 2]
-            print(f"  {phase}: peak {max(values)} MB, median {median} MB ({len(values)} samples)")
+            rss = sorted(v[0] for v in values)
+            print(
+                f"  {phase}: RSS peak {rss[-1]} MB, median {rss[len(rss) // 2]} MB; waiting rows "
+                f"peak {max(v[1] for v in values)} MB; Arrow allocated peak "
+                f"{max(v[2] for v in values)} MB ({len(values)} samples)"
+            )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,17 @@ import gzip
 
 import polars as pl
 import pytest
-from tests.engine.workspace import Workspace, col, copy_mapping, kinds, make_config, skipped
+from tests.engine.workspace import (
+    PREFIX,
+    Workspace,
+    col,
+    copy_mapping,
+    kinds,
+    make_config,
+    skipped,
+)
 
+from karet_worker.engine.limits import Limits
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, IssueKind, RunIssue
 
 SIMPLE = make_config(
@@ -400,9 +409,7 @@ def test_empty_and_header_only_files(ws: Workspace) -> None:
     assert ws.read("t").height == 0
 
 
-def test_spilled_and_rolled_back_output_matches_in_memory(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_spilled_and_rolled_back_output_matches_in_memory(ws: Workspace) -> None:
     """Tiny chunks and a tiny spill threshold: a file failing late leaves no rows behind."""
     config = make_config(
         source_schema=[("k", "int64"), ("v", "string")],
@@ -417,14 +424,17 @@ def test_spilled_and_rolled_back_output_matches_in_memory(
     ws.put("raw/a.csv", "k,v\n" + good_a)
     ws.put("raw/b.csv", "k,v\n" + bad_b)
     ws.put("raw/c.csv", "k,v\n" + good_c)
-    monkeypatch.setattr("karet_worker.engine.load.MEMORY_BUDGET", 1)
-    spilled = ws.with_chunk_bytes(4096).run()
+    # 64-row groups: b.csv's rows fill (and write) many row groups before it fails
+    tight = Limits(chunk_bytes=4096, memory_budget_bytes=1, row_group_rows=64)
+    spilled = ws.with_limits(tight).run()
     spilled_bytes = {k: ws.bytes_of(k) for k in ws.objects()}
     assert spilled.rows_written == 600 and spilled.rows_deduped == 0
     assert list(skipped(spilled)) == ["b.csv"]
-    monkeypatch.undo()
-    in_memory = ws.run()
+    in_memory = ws.with_limits(Limits(row_group_rows=64)).run()
     assert in_memory.rows_written == 600
+    assert {k: ws.bytes_of(k) for k in ws.objects()} == spilled_bytes
+    ws.store.delete_many([PREFIX + "raw/b.csv"])  # as if b.csv had never been there
+    assert ws.with_limits(Limits(row_group_rows=64)).run().rows_written == 600
     assert {k: ws.bytes_of(k) for k in ws.objects()} == spilled_bytes
     out = ws.read("t").sort("k", maintain_order=True)
     expected = [f"a{i}" for i in range(300) if i % 3 == 0] + [

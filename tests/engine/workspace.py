@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from karet_worker.engine.read import CHUNK_BYTES
+from karet_worker.engine.limits import Limits
 from karet_worker.engine.result import IssueKind, RunIssue, RunResult
 from karet_worker.engine.run import Runner
 from karet_worker.storage.factory import open_local_store
@@ -17,10 +17,10 @@ PREFIX = "pipelines/t/"
 
 
 class Workspace:
-    def __init__(self, root: Path, *, chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(self, root: Path, *, limits: Limits | None = None) -> None:
         self.root = root
         self.store = open_local_store(root)
-        self.runner = Runner(self.store, chunk_bytes=chunk_bytes)
+        self.runner = Runner(self.store, limits=limits)
 
     def put(self, key: str, data: bytes | str) -> None:
         self.store.put(PREFIX + key, data.encode() if isinstance(data, str) else data)
@@ -33,7 +33,11 @@ class Workspace:
 
     def with_chunk_bytes(self, chunk_bytes: int) -> Workspace:
         """The same store read in chunks of `chunk_bytes` input bytes."""
-        return Workspace(self.root, chunk_bytes=chunk_bytes)
+        return self.with_limits(Limits(chunk_bytes=chunk_bytes))
+
+    def with_limits(self, limits: Limits) -> Workspace:
+        """The same store run with these knobs (a fresh runner: its own memory budget)."""
+        return Workspace(self.root, limits=limits)
 
     def objects(self, under: str = "clean/") -> list[str]:
         return [o.key.removeprefix(PREFIX) for o in self.store.list(PREFIX + under)]

@@ -1,125 +1,353 @@
-"""Load: spill a mapping's output rows to local Arrow pieces per partition, then write one
-deterministic Parquet object per partition and upload it; prune stale objects on clean runs.
+"""Load: stream a mapping's output rows into one local Parquet file per partition, a row group
+at a time as each fills, and hand the files over for upload once the mapping passed its checks.
 
-Spilling keeps memory bounded by the batch in flight while one partition may gather rows
-from every input file; nothing reaches the store until the whole mapping has passed its checks.
+Every output row is encoded once, on writer threads, while the main thread transforms the next
+chunk. A partition's rows are cut into row groups at fixed multiples of `row_group_rows`, so
+the bytes depend only on the input and the settings — never on timing, on memory pressure or on
+other runs sharing the process's memory budget (SPEC §6: reruns give identical objects).
+
+Rows wait in memory until their row group is full. When all runs of the process together hold
+more waiting rows than the memory budget, the largest waiting buffers are spilled to local Arrow
+IPC files and read back when their row group is cut.
+
+Per-file isolation: the rows of the input file being read are pending until `commit`. They may
+already sit in a written row group; `rollback` (rare: an input found unusable half-way) then
+rewrites that partition's file without them, keeping the row-group grid, so the result is the
+file a run without that input would have written.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-# Output rows held in memory per run before spilling. 192 MB bought no speed over 96 MB and
-# cost 100-250 MB of peak RSS (bench/README.md, "Memory").
-MEMORY_BUDGET = 96 * 1024 * 1024
-# 128k rows, about DuckDB's default (122,880): the writers' buffers scale with it.
-ROW_GROUP_SIZE = 128 * 1024
+from karet_worker.engine.limits import Limits
 
-
-Part = Path | pl.DataFrame  # spilled to a local Arrow file, or still in memory
+# Snappy, like DuckDB's and Spark's default: half zstd's encoding time here (bench/README.md).
+_COMPRESSION = "snappy"
 
 
 class MemoryBudget:
-    """The bytes of output all spills of a run may hold in memory together; past it, the
-    spill holding the most writes its buffered rows to disk."""
+    """Bytes of waiting output rows that every run of the process may hold in memory together
+    (SPEC §15: resources are bounded per process). Thread-safe; runs charge and release it."""
 
-    def __init__(self, limit: int | None = None) -> None:
-        self.limit = MEMORY_BUDGET if limit is None else limit
-        self._spills: list[Spill] = []
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+        self._lock = threading.Lock()
 
-    def register(self, spill: Spill) -> None:
-        self._spills.append(spill)
+    def charge(self, size: int) -> None:
+        """Add (or, negative, remove) bytes held in memory."""
+        with self._lock:
+            self._used += size
 
-    def check(self) -> None:
-        while sum(s.buffered_bytes for s in self._spills) > self.limit:
-            biggest = max(self._spills, key=lambda s: s.buffered_bytes)
-            if biggest.buffered_bytes == 0:
-                return
-            biggest.flush()
+    @property
+    def used(self) -> int:
+        return self._used
+
+    @property
+    def exceeded(self) -> bool:
+        return self._used > self.limit
 
 
-class Spill:
-    """Output rows of one mapping per partition path, in ingest order: in memory while the
-    run's memory budget allows, then spilled to local Arrow IPC files.
+class Writers:
+    """One run's Parquet encoding: a bounded thread pool, a cap on row groups waiting for it
+    (the main thread blocks past it: back-pressure) and a cap on open partition files."""
 
-    Parts of the file being processed are pending until `commit`; `rollback` drops them.
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.pool = ThreadPoolExecutor(limits.writers, thread_name_prefix="karet-write")
+        # Two row groups queued per writer keep the writers busy without piling up memory.
+        self._slots = threading.BoundedSemaphore(limits.writers * 2)
+        self.open_files = 0
+
+    def submit(self, after: Future[None] | None, task: Callable[[], None]) -> Future[None]:
+        """Run `task` on a writer once `after` (the partition's previous write) has finished.
+        Writes of one partition are submitted in order to a FIFO pool, so `after` has started
+        before `task` can: waiting on it cannot deadlock."""
+        self._slots.acquire()
+
+        def run() -> None:
+            try:
+                if after is not None:
+                    after.result()
+                task()
+            finally:
+                self._slots.release()
+
+        return self.pool.submit(run)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Piece:
+    """A run of waiting rows: in memory, or spilled to a local Arrow IPC file."""
+
+    rows: int
+    table: pa.Table | None
+    path: Path | None = None
+
+    def load(self) -> pa.Table:
+        if self.table is not None:
+            return self.table
+        assert self.path is not None
+        with pa.memory_map(str(self.path)) as source:
+            return pa.ipc.open_file(source).read_all()
+
+    def drop(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class _Partition:
+    """One partition of one mapping: its staging file and the rows waiting for a row group."""
+
+    segment: str
+    path: Path
+    schema: pa.Schema
+    row_group_rows: int
+    waiting: list[_Piece] = field(default_factory=list)
+    waiting_rows: int = 0
+    memory_bytes: int = 0  # of waiting pieces held in memory
+    file_rows: int = 0  # rows handed to the writer (whole row groups until the final write)
+    added: int = 0
+    committed: int = 0
+    streaming: bool = False  # has a file open for row groups as they fill
+    last: Future[None] | None = None  # the latest write submitted for this file
+    writer: pq.ParquetWriter | None = None  # used on writer threads only, one write at a time
+
+    def write(self, table: pa.Table | None, close: bool) -> None:
+        """Append row groups of `table` (whole groups, except the final write) to the file."""
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                self.path, self.schema, compression=_COMPRESSION, write_statistics=True
+            )
+        if table is not None and table.num_rows:
+            self.writer.write_table(table, row_group_size=self.row_group_rows)
+        if close:
+            self.writer.close()
+            self.writer = None
+
+    def wait(self) -> None:
+        if self.last is not None:
+            self.last.result()
+
+
+class StagedOutput:
+    """A mapping's output rows by partition path, streamed into local Parquet files.
+
+    `add` appends rows of the input being read (pending until `commit`; `rollback` drops them),
+    `finish` completes every file once the mapping passed its checks, `discard` throws all away.
     """
 
-    def __init__(self, directory: Path, columns: list[str], budget: MemoryBudget) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        schema: pl.Schema,
+        budget: MemoryBudget,
+        writers: Writers,
+    ) -> None:
         self._dir = directory
-        self._columns = columns
+        self._columns = schema.names()
+        self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
         self._budget = budget
-        budget.register(self)
-        self._committed: dict[str, list[Part]] = {}
-        self._pending: dict[str, list[Part]] = {}
-        self.buffered_bytes = 0
-        self._sequence = 0
-        self._pending_rows = 0
-        self.rows = 0  # committed rows
+        self._writers = writers
+        self._rows_per_group = writers.limits.row_group_rows
+        self._partitions: dict[str, _Partition] = {}
+        self._spills = 0
+
+    @property
+    def rows(self) -> int:
+        """Committed rows."""
+        return sum(p.committed for p in self._partitions.values())
 
     def add(self, segment: str, frame: pl.DataFrame) -> None:
-        self._pending.setdefault(segment, []).append(frame.select(self._columns))
-        self._pending_rows += frame.height
-        self.buffered_bytes += int(frame.estimated_size())
-        self._budget.check()
+        if not frame.height:
+            return
+        partition = self._partitions.get(segment)
+        if partition is None:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            path = self._dir / f"{len(self._partitions):06d}.parquet"
+            partition = _Partition(segment, path, self._arrow_schema, self._rows_per_group)
+            self._partitions[segment] = partition
+        # As compact Arrow: a piece cut from a chunk by `partition_by` still references the
+        # whole chunk's string buffers (49 pieces of one 8 MB chunk held 316 MB between them);
+        # the copy costs ~7 ms per 80k rows and is what the Parquet writer reads anyway.
+        if frame.columns != self._columns:
+            frame = frame.select(self._columns)
+        table = frame.to_arrow()
+        size = int(table.get_total_buffer_size())
+        partition.waiting.append(_Piece(frame.height, table))
+        partition.waiting_rows += frame.height
+        partition.memory_bytes += size
+        partition.added += frame.height
+        self._budget.charge(size)
+        if partition.waiting_rows >= self._rows_per_group and self._may_stream(partition):
+            self._cut(partition)
 
     def commit(self) -> None:
-        for segment, parts in self._pending.items():
-            self._committed.setdefault(segment, []).extend(parts)
-        self._pending = {}
-        self.rows += self._pending_rows
-        self._pending_rows = 0
+        for partition in self._partitions.values():
+            partition.committed = partition.added
 
     def rollback(self) -> None:
-        for parts in self._pending.values():
-            for part in parts:
-                if isinstance(part, Path):
-                    part.unlink(missing_ok=True)
-                else:
-                    self.buffered_bytes -= int(part.estimated_size())
-        self._pending = {}
-        self._pending_rows = 0
+        for segment, partition in list(self._partitions.items()):
+            if partition.added == partition.committed:
+                continue
+            if partition.file_rows > partition.committed:
+                self._rewrite(partition)
+            else:
+                self._truncate_waiting(partition, partition.committed - partition.file_rows)
+            partition.added = partition.committed
+            if partition.added == 0 and partition.file_rows == 0:
+                partition.wait()
+                self._close(partition)
+                partition.path.unlink(missing_ok=True)
+                del self._partitions[segment]
 
-    def segments(self) -> dict[str, list[Part]]:
-        """Partition path → its parts in ingest order; sorted paths give a stable write order."""
-        return {segment: self._committed[segment] for segment in sorted(self._committed)}
+    def largest_in_memory(self) -> int:
+        """Bytes of this output's largest in-memory waiting buffer (0: nothing to spill)."""
+        return max((p.memory_bytes for p in self._partitions.values()), default=0)
+
+    def spill_largest(self) -> None:
+        """Write the largest in-memory waiting buffer to a local Arrow file. Spilled pieces
+        always precede in-memory ones (a cut takes every waiting piece), so the in-memory
+        tail becomes one file and the order of rows is kept."""
+        partition = max(self._partitions.values(), key=lambda p: p.memory_bytes)
+        tables = [piece.table for piece in partition.waiting if piece.table is not None]
+        if not tables:
+            return
+        self._spills += 1
+        path = self._dir / f"spill-{self._spills:09d}.arrow"
+        # Uncompressed: lz4 made reading back slower than it saved (bench/README.md).
+        with pa.ipc.new_file(str(path), self._arrow_schema) as spill:
+            for table in tables:
+                spill.write_table(table)
+        spilled = [piece for piece in partition.waiting if piece.table is None]
+        rows = sum(table.num_rows for table in tables)
+        partition.waiting = [*spilled, _Piece(rows, None, path)]
+        self._budget.charge(-partition.memory_bytes)
+        partition.memory_bytes = 0
+
+    def segments(self, *, empty_file: bool = False) -> list[str]:
+        """The partition paths `finish` will write, sorted (a stable write order)."""
+        if empty_file and not self._partitions:
+            return [""]
+        return sorted(self._partitions)
+
+    def finish(self, *, empty_file: bool = False) -> Iterator[tuple[str, Path, Future[None]]]:
+        """Write every partition's remaining rows and close its file: (segment, local file,
+        the write to wait for) in `segments` order. `empty_file`: a mapping without partitions
+        and without rows still gets one file holding only the schema."""
+        if empty_file and not self._partitions:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            path = self._dir / "empty.parquet"
+            partition = _Partition("", path, self._arrow_schema, self._rows_per_group)
+            self._partitions[""] = partition
+        for segment in sorted(self._partitions):
+            partition = self._partitions[segment]
+            table = self._take(partition, partition.waiting_rows)
+            partition.streaming = True
+            task = partial(partition.write, table, True)
+            partition.last = self._writers.submit(partition.last, task)
+            yield segment, partition.path, partition.last
 
     def discard(self) -> None:
-        self._committed = {}
-        self._pending = {}
-        self.buffered_bytes = 0
+        """Drop everything: waiting rows (memory back to the budget) and local files. Safe to
+        call after `finish`, twice, or after a failed write."""
+        pending = [p.last for p in self._partitions.values() if p.last is not None]
+        wait(pending)  # a failed write has already failed the run: only stop using the files
+        for partition in self._partitions.values():
+            with suppress(OSError):
+                self._close(partition)
+            self._budget.charge(-partition.memory_bytes)
+            partition.memory_bytes = 0
+        self._partitions = {}
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def flush(self) -> None:
-        """Spill the in-memory tail of every part list (frames added since the last flush)."""
-        self._dir.mkdir(parents=True, exist_ok=True)
-        for parts_by_segment in (self._committed, self._pending):
-            for parts in parts_by_segment.values():
-                tail = len(parts)
-                while tail > 0 and isinstance(parts[tail - 1], pl.DataFrame):
-                    tail -= 1
-                frames = [p for p in parts[tail:] if isinstance(p, pl.DataFrame)]
-                if not frames:
-                    continue
-                self._sequence += 1
-                path = self._dir / f"{self._sequence:09d}.arrow"
-                pl.concat(frames, rechunk=False).write_ipc(path, compression="uncompressed")
-                parts[tail:] = [path]
-        self.buffered_bytes = 0
+    # ------------------------------------------------------------------ internals
 
+    def _may_stream(self, partition: _Partition) -> bool:
+        if partition.streaming:
+            return True
+        if self._writers.open_files >= self._writers.limits.open_files:
+            return False  # waits (spilled under pressure) and is written by `finish`
+        self._writers.open_files += 1
+        partition.streaming = True
+        return True
 
-def write_parquet(parts: Sequence[Part], schema: pl.Schema, target: Path) -> None:
-    """Concatenate parts into one Parquet file, streaming. Fixed row groups and settings keep
-    the bytes identical for identical input; no parts gives an empty file of the schema.
-    Snappy, like DuckDB's and Spark's default: half the encoding time of zstd here."""
-    frames = [pl.scan_ipc(p) if isinstance(p, Path) else p.lazy() for p in parts]
-    # One part at a time: a parallel concat reads ahead in many spilled parts at once, and
-    # the load phase's memory then grew with the partition's size.
-    frame = pl.concat(frames, parallel=False) if frames else pl.LazyFrame(schema=schema)
-    frame.select(schema.names()).sink_parquet(
-        target, compression="snappy", statistics=True, row_group_size=ROW_GROUP_SIZE
-    )
+    def _cut(self, partition: _Partition) -> None:
+        """Hand the whole row groups among the waiting rows to a writer."""
+        whole = partition.waiting_rows - partition.waiting_rows % self._rows_per_group
+        table = self._take(partition, whole)
+        partition.file_rows += whole
+        task = partial(partition.write, table, False)
+        partition.last = self._writers.submit(partition.last, task)
+
+    def _take(self, partition: _Partition, rows: int) -> pa.Table:
+        """Remove the first `rows` waiting rows, as one table."""
+        tables = [piece.load() for piece in partition.waiting]
+        for piece in partition.waiting:
+            piece.drop()  # a spilled file stays readable while its table is in use
+        rest = pa.concat_tables(tables) if tables else self._arrow_schema.empty_table()
+        taken = rest.slice(0, rows)
+        self._keep_waiting(partition, rest.slice(rows))
+        return taken
+
+    def _truncate_waiting(self, partition: _Partition, rows: int) -> None:
+        """Keep only the first `rows` waiting rows."""
+        self._keep_waiting(partition, self._take(partition, rows))
+
+    def _keep_waiting(self, partition: _Partition, table: pa.Table) -> None:
+        """Make `table` the partition's only waiting rows, in memory."""
+        self._budget.charge(-partition.memory_bytes)
+        partition.memory_bytes = int(table.get_total_buffer_size()) if table.num_rows else 0
+        self._budget.charge(partition.memory_bytes)
+        partition.waiting = [_Piece(table.num_rows, table)] if table.num_rows else []
+        partition.waiting_rows = table.num_rows
+
+    def _rewrite(self, partition: _Partition) -> None:
+        """Pending rows reached the file: rewrite it with the committed whole row groups and
+        put the committed rest of the next group back to wait (same grid, same bytes)."""
+        partition.wait()
+        self._close(partition)
+        keep_groups, rest = divmod(partition.committed, self._rows_per_group)
+        old = partition.path.with_suffix(".old")
+        partition.path.replace(old)
+        source = pq.ParquetFile(old)
+        for piece in partition.waiting:  # every waiting row is pending: it came after the file's
+            piece.drop()
+        tail = self._arrow_schema.empty_table()
+        if rest:
+            tail = source.read_row_group(keep_groups).slice(0, rest)
+        self._keep_waiting(partition, tail)
+        partition.file_rows = keep_groups * self._rows_per_group
+        if keep_groups:
+            writer = pq.ParquetWriter(
+                partition.path, partition.schema, compression=_COMPRESSION, write_statistics=True
+            )
+            for index in range(keep_groups):
+                writer.write_table(source.read_row_group(index))
+            partition.writer = writer
+        else:
+            self._writers.open_files -= 1
+            partition.streaming = False
+        source.close()
+        old.unlink()
+
+    def _close(self, partition: _Partition) -> None:
+        if partition.writer is not None:
+            partition.writer.close()
+            partition.writer = None

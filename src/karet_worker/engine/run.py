@@ -29,8 +29,9 @@ from karet_worker.engine.columns import WHERE_FLAG, flag_counts
 from karet_worker.engine.dimensions import load_dimension
 from karet_worker.engine.extract import Prefetcher, list_inputs, one_ahead, removing
 from karet_worker.engine.keys import KeySet
-from karet_worker.engine.load import MemoryBudget, Part, Spill, write_parquet
-from karet_worker.engine.read import CHUNK_BYTES, BadInputFile, SkippedRecords, read_source_file
+from karet_worker.engine.limits import Limits
+from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
+from karet_worker.engine.read import BadInputFile, SkippedRecords, read_source_file
 from karet_worker.engine.result import (
     ConfigInvalid,
     ConfigNotFound,
@@ -50,7 +51,6 @@ from karet_worker.storage.scratch import ScratchDir, sweep_dead
 
 log = logging.getLogger("karet_worker.engine")
 
-WRITERS = 2  # Parquet files encoded at once
 WORKDIR_LABEL = "karet-run"
 
 
@@ -76,13 +76,12 @@ class Runner:
         self,
         store: ObjectStore,
         *,
-        io_concurrency: int = 8,
-        chunk_bytes: int = CHUNK_BYTES,
+        limits: Limits | None = None,
         work_root: Path | None = None,
     ) -> None:
         self.store = store
-        self.io_concurrency = io_concurrency
-        self.chunk_bytes = chunk_bytes  # input bytes parsed at a time (memory per file read)
+        self.limits = limits if limits is not None else Limits.for_machine()
+        self.budget = MemoryBudget(self.limits.memory_budget_bytes)
         self._locks = PrefixLocks()
         # Spill and download files of each run live in `<work_root>/karet-run-<pid>-<r>/`;
         # those of runs killed before they could clean up are removed here, at start-up.
@@ -104,18 +103,11 @@ class Runner:
         with (
             self._locks.hold(prefix),
             ScratchDir(self.work_root, WORKDIR_LABEL) as workdir,
-            ThreadPoolExecutor(self.io_concurrency, thread_name_prefix="karet-io") as pool,
+            ThreadPoolExecutor(self.limits.io_concurrency, thread_name_prefix="karet-io") as pool,
         ):
-            run = _Run(
-                self.store,
-                prefix,
-                clean_run,
-                result,
-                progress,
-                workdir.path,
-                pool,
-                self.chunk_bytes,
-            )
+            writers = Writers(self.limits)
+            context = _Context(self.store, self.limits, self.budget, workdir.path, pool, writers)
+            run = _Run(context, prefix, clean_run, result, progress)
             try:
                 run.execute()
             except (pl.exceptions.PolarsError, OSError) as exc:
@@ -126,6 +118,9 @@ class Runner:
                     f"storage unavailable: the run's work directory {workdir.path.parent} is "
                     f"full ({capped(first_line, 200)}); the run stopped"
                 ) from exc
+            finally:
+                run.release()
+                writers.shutdown()
         result.duration_ms = int((time.monotonic() - started) * 1000)
         log.info(
             "run finished",
@@ -165,7 +160,7 @@ class _MappingState:
     """One mapping's progress through the run."""
 
     plan: MappingPlan
-    spill: Spill
+    output: StagedOutput
     checker: AssertionChecker
     dedup: KeySet | None
     files_ok: int = 0
@@ -178,7 +173,7 @@ class _MappingState:
     pending_casts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def commit(self) -> None:
-        self.spill.commit()
+        self.output.commit()
         self.checker.commit()
         if self.dedup is not None:
             self.dedup.commit()
@@ -190,7 +185,7 @@ class _MappingState:
         self.files_ok += 1
 
     def rollback(self) -> None:
-        self.spill.rollback()
+        self.output.rollback()
         self.checker.rollback()
         if self.dedup is not None:
             self.dedup.rollback()
@@ -203,27 +198,39 @@ class _MappingState:
         self.pending_casts = defaultdict(int)
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What a run gets from its Runner: the store, the knobs and the process-wide budget, and
+    its own scratch directory, I/O pool and Parquet writers."""
+
+    store: ObjectStore
+    limits: Limits
+    budget: MemoryBudget
+    workdir: Path
+    pool: ThreadPoolExecutor
+    writers: Writers
+
+
 class _Run:
     def __init__(
         self,
-        store: ObjectStore,
+        context: _Context,
         prefix: str,
         clean_run: bool,
         result: RunResult,
         progress: ProgressListener | None,
-        workdir: Path,
-        pool: ThreadPoolExecutor,
-        chunk_bytes: int,
     ) -> None:
-        self.store = store
+        self.context = context
+        self.store = context.store
+        self.limits = context.limits
         self.prefix = prefix
         self.keys = PipelineKeys(prefix)
         self.clean_run = clean_run
         self.result = result
         self.progress = progress
-        self.workdir = workdir
-        self.pool = pool
-        self.chunk_bytes = chunk_bytes
+        self.workdir = context.workdir
+        self.pool = context.pool
+        self.states: list[_MappingState] = []
         self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
         self.source_violations: dict[str, list[str]] = {}  # source id -> its assertion failures
         self.record_filters: dict[str, pl.Expr | None] = {}  # source id -> its record_filter
@@ -232,7 +239,7 @@ class _Run:
     def execute(self) -> None:
         config = load_config(self.store, self.prefix)
         self.log.info("run started", extra={"clean_run": self.clean_run})
-        states = self._plan(config, self._load_dimensions(config))
+        states = self.states = self._plan(config, self._load_dimensions(config))
         fed = {s.plan.table.id for s in states} | self.unplanned_tables
         for table in config.analytic_tables:
             if table.id not in fed:
@@ -244,6 +251,11 @@ class _Run:
         written, failed_tables = self._load(states)
         if self.clean_run:
             self._prune(config, states, written, failed_tables | self.unplanned_tables)
+
+    def release(self) -> None:
+        """Give every output's memory back to the process budget, whatever happened."""
+        for state in self.states:
+            state.output.discard()
 
     def _load_dimensions(self, config: PipelineConfig) -> dict[str, Matcher]:
         """The file-backed dimensions' matchers; one that cannot be loaded is a run error."""
@@ -272,7 +284,6 @@ class _Run:
                 self.record_filters[source.id] = record_filter(source, lookups)
             except ExpressionError as exc:
                 unusable[source.id] = f"the record_filter of source '{source.id}': {exc}"
-        budget = MemoryBudget()
         for index, mapping in enumerate(config.mappings):
             table = tables[mapping.analytic_table_id]
             try:
@@ -285,10 +296,18 @@ class _Run:
                 )
                 self.unplanned_tables.add(table.id)
                 continue
+            types = {c.name: declared_dtype(c.type) for c in table.columns}
+            payload = pl.Schema({name: types[name] for name in plan.payload})
+            output = StagedOutput(
+                self.workdir / f"out-{index:04d}",
+                payload,
+                self.context.budget,
+                self.context.writers,
+            )
             states.append(
                 _MappingState(
                     plan=plan,
-                    spill=Spill(self.workdir / f"spill-{index:04d}", plan.payload, budget),
+                    output=output,
                     checker=AssertionChecker(table.columns),
                     dedup=KeySet(list(table.dedup_keys)) if table.dedup_keys else None,
                 )
@@ -306,7 +325,8 @@ class _Run:
                 RunIssue(IssueKind.NO_INPUT_FILES, source=source.id, detail=where)
             )
             return
-        fetches = Prefetcher(self.store, keys, self.workdir, self.pool, ahead=4)
+        ahead = self.limits.read_ahead
+        fetches = Prefetcher(self.store, keys, self.workdir, self.pool, ahead=ahead)
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
         for key, future in fetches:
             try:
@@ -359,7 +379,7 @@ class _Run:
         skipped: list[SkippedRecords] = []
         keep = self.record_filters.get(source.id)
         for chunk in one_ahead(
-            read_source_file(path, key, source, chunk_bytes=self.chunk_bytes), self.pool
+            read_source_file(path, key, source, chunk_bytes=self.limits.chunk_bytes), self.pool
         ):
             rows += chunk.frame.height
             for column, count in chunk.unparsed.items():
@@ -370,6 +390,7 @@ class _Run:
             checker.observe(frame)
             for state in states:
                 self._transform_batch(state, apply_plan(state.plan, frame.lazy()).collect())
+            self._relieve_memory()
         if skipped:
             self.result.warnings.append(
                 RunIssue(
@@ -403,24 +424,37 @@ class _Run:
             kept = state.dedup.first_new(kept)
             state.pending_deduped += before - kept.height
         if not plan.partition_columns:
-            state.spill.add("", kept)
+            state.output.add("", kept)
             return
         nulls = kept.select(pl.any_horizontal(pl.col(plan.partition_columns).is_null()).sum())
         state.pending_nulls += int(nulls.item() or 0)
-        groups = kept.partition_by(plan.partition_columns, as_dict=True, maintain_order=True)
+        # One pass over the chunk; each piece holds just the payload, in table order.
+        groups = kept.select(*plan.payload, *plan.partition_columns).partition_by(
+            plan.partition_columns, include_key=False, as_dict=True, maintain_order=True
+        )
         for values, part in groups.items():
-            state.spill.add(_segment(plan, values), part)
+            state.output.add(_segment(plan, values), part)
+
+    def _relieve_memory(self) -> None:
+        """While the process holds more waiting output than its budget, spill this run's
+        largest waiting buffer (other runs relieve their own as they add rows)."""
+        budget = self.context.budget
+        while budget.exceeded:
+            biggest = max(self.states, key=lambda s: s.output.largest_in_memory())
+            if biggest.output.largest_in_memory() == 0:
+                return
+            biggest.output.spill_largest()
 
     # ------------------------------------------------------------------ load
 
     def _load(self, states: list[_MappingState]) -> tuple[set[str], set[str]]:
-        """Write every successful mapping's objects; returns keys written and failed tables."""
+        """Complete and upload every successful mapping's files; returns keys written and
+        failed tables. The writers finish the files while uploads of the finished ones run
+        on the I/O pool."""
         written: set[str] = set()
         failed_tables: set[str] = set()
-        writes: list[Future[Future[None]]] = []
-        # Two Parquet encodes at a time keep both cores busy; uploads go to the I/O pool.
-        writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="karet-write")
-        for index, state in enumerate(states):
+        files: list[tuple[str, Path, Future[None]]] = []
+        for state in states:
             plan = state.plan
             violations = self.source_violations.get(plan.source.id, [])
             violations = violations + state.checker.violations()
@@ -432,15 +466,11 @@ class _Run:
                             IssueKind.ASSERTION_FAILED, mapping=plan.mapping.id, detail=message
                         )
                     )
-                state.spill.discard()
+                state.output.discard()
                 continue
             self._warn_counts(state)
-            schema = pl.Schema({c.name: declared_dtype(c.type) for c in plan.table.columns})
-            payload = pl.Schema({name: schema[name] for name in plan.payload})
-            segments = state.spill.segments()
-            self.result.rows_written += state.spill.rows
-            if not segments and not plan.partition_columns and state.files_ok:
-                segments = {"": []}
+            empty_file = not plan.partition_columns and state.files_ok > 0
+            segments = state.output.segments(empty_file=empty_file)
             try:
                 keys = [self.keys.output(plan.table.id, s, plan.mapping.id) for s in segments]
             except UnsafeKey as exc:
@@ -448,26 +478,21 @@ class _Run:
                 self.result.errors.append(
                     RunIssue(IssueKind.UNSAFE_OUTPUT_KEY, mapping=plan.mapping.id, detail=str(exc))
                 )
-                state.spill.discard()
+                state.output.discard()
                 continue
-            for number, (key, pieces) in enumerate(zip(keys, segments.values(), strict=True)):
-                local = self.workdir / f"out-{index:04d}-{number:06d}.parquet"
-                writes.append(writers.submit(self._write, pieces, payload, local, key))
+            self.result.rows_written += state.output.rows
+            finished = state.output.finish(empty_file=empty_file)
+            for key, (_segment, local, done) in zip(keys, finished, strict=True):
+                files.append((key, local, done))
                 written.add(key)
-        try:
-            uploads = [write.result() for write in writes]
-            for upload in uploads:
-                upload.result()
-        finally:
-            writers.shutdown(cancel_futures=True)
-        for state in states:
-            self.pool.submit(state.spill.discard)  # deleting spilled files is slow: overlap it
+        uploads = []
+        for key, local, done in files:
+            done.result()
+            uploads.append(self.pool.submit(self._upload, key, local))
+        for upload in uploads:
+            upload.result()
         self.result.partitions_written = len(written)
         return written, failed_tables
-
-    def _write(self, parts: list[Part], schema: pl.Schema, local: Path, key: str) -> Future[None]:
-        write_parquet(parts, schema, local)
-        return self.pool.submit(self._upload, key, local)
 
     def _upload(self, key: str, local: Path) -> None:
         with removing(local):

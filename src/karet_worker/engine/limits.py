@@ -1,0 +1,68 @@
+"""Every tuning knob of the engine in one object, built once per process and handed to the
+`Runner` (tests and benchmarks pass their own instead of patching module globals).
+
+    >>> Limits.for_machine(cores=2).writers
+    2
+    >>> Limits(memory_budget_bytes=1).memory_budget_bytes  # a test forcing every spill
+    1
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from karet_worker.engine.read.base import CHUNK_BYTES
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes and concurrency of one process's runs; the reason for each default is measured in
+    bench/README.md."""
+
+    # Record-aligned piece of an input parsed at once: 8 MB chunks cost ~+20 MB of transient
+    # memory, 32 MB ones +220 MB, for no speed.
+    chunk_bytes: int = CHUNK_BYTES
+    # Output rows waiting for their row group, all runs of the process together; past it the
+    # largest waiting buffers are spilled to local disk.
+    memory_budget_bytes: int = 96 * MIB
+    # Rows per Parquet row group (every partition's rows are cut at multiples of it, so the
+    # bytes never depend on timing or memory pressure). Every open partition holds up to one
+    # row group while it fills: 49 partitions x 16k rows x ~110 bytes ~ 86 MB.
+    row_group_rows: int = 16 * 1024
+    # Threads encoding Parquet row groups while the main thread transforms the next chunk.
+    writers: int = 2
+    # Partition files a run keeps open for streaming; partitions beyond it wait (spilled when
+    # memory is short) and are written when the mapping finishes.
+    open_files: int = 512
+    # Input objects fetched ahead of the one being read (S3: downloads overlap the work).
+    read_ahead: int = 4
+    # Threads for storage calls (downloads, uploads, deletes).
+    io_concurrency: int = 8
+
+    def __post_init__(self) -> None:
+        for name in (
+            "chunk_bytes",
+            "memory_budget_bytes",
+            "row_group_rows",
+            "writers",
+            "open_files",
+            "read_ahead",
+            "io_concurrency",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Limits.{name} must be at least 1, got {getattr(self, name)}")
+
+    @classmethod
+    def for_machine(
+        cls, *, cores: int | None = None, memory_budget_mb: int | None = None
+    ) -> Limits:
+        """Defaults sized to the cores Polars may use (POLARS_MAX_THREADS, else the CPU count):
+        one encoder thread per core, at least two so encoding overlaps the main thread."""
+        if cores is None:
+            threads = os.environ.get("POLARS_MAX_THREADS", "").strip()
+            cores = int(threads) if threads.isdigit() and int(threads) > 0 else os.cpu_count() or 2
+        budget = cls.memory_budget_bytes if memory_budget_mb is None else memory_budget_mb * MIB
+        return cls(writers=max(2, cores), memory_budget_bytes=budget)
