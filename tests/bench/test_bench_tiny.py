@@ -154,4 +154,4 @@ def test_memory_probe_runs_on_the_bench_store(tiny: TinyRun) -> None:
     output = _run([str(BENCH / "memory.py"), "--pipeline", "plain-tiny", "--store", str(store)])
     lines = output.stdout.splitlines()
     assert f"{TINY_ROWS:,} rows" in lines[0], output.stdout
-    assert any(line.strip().startswith("read: peak") for line in lines[1:]), output.stdout
+    assert any(line.strip().startswith("read: RSS peak") for line in lines[1:]), output.stdout

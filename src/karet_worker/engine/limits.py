@@ -41,6 +41,9 @@ class Limits:
     read_ahead: int = 4
     # Threads for storage calls (downloads, uploads, deletes).
     io_concurrency: int = 8
+    # Output files uploaded at once: each multipart upload holds up to 4 parts of 8 MB, so 8
+    # at once (the I/O pool's size) held up to 256 MB, the S3 run's extra peak at 4 GB.
+    uploads: int = 2
 
     def __post_init__(self) -> None:
         for name in (
@@ -51,6 +54,7 @@ class Limits:
             "open_files",
             "read_ahead",
             "io_concurrency",
+            "uploads",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"Limits.{name} must be at least 1, got {getattr(self, name)}")

@@ -7,7 +7,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -485,9 +485,11 @@ class _Run:
             for key, (_segment, local, done) in zip(keys, finished, strict=True):
                 files.append((key, local, done))
                 written.add(key)
-        uploads = []
+        uploads: deque[Future[None]] = deque()
         for key, local, done in files:
             done.result()
+            if len(uploads) >= self.limits.uploads:
+                uploads.popleft().result()
             uploads.append(self.pool.submit(self._upload, key, local))
         for upload in uploads:
             upload.result()
