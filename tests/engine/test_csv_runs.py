@@ -12,6 +12,7 @@ from tests.engine.csvgen import HostileCsv, hostile_csvs, reference_read
 from tests.engine.fuzzing import fuzz_settings
 from tests.engine.workspace import PREFIX, Workspace, make_config, skipped
 
+from karet_worker.engine.limits import Limits
 from karet_worker.engine.result import MAX_MESSAGE_CHARS, IssueKind
 
 TWO = make_config(
@@ -54,7 +55,7 @@ def test_every_message_is_capped(ws: Workspace) -> None:
 def test_runs_write_what_pythons_csv_reads_or_report_the_file(
     tmp_path: Path, f: HostileCsv
 ) -> None:
-    ws = Workspace(tmp_path / uuid.uuid4().hex, chunk_bytes=f.chunk_bytes)
+    ws = Workspace(tmp_path / uuid.uuid4().hex, limits=Limits(chunk_bytes=f.chunk_bytes))
     columns = [(name, "string") for name in f.header]
     ws.config(make_config(source_schema=columns, table_schema=columns, csv=f.csv_options()))
     ws.put("raw/" + f.key, f.data)
