@@ -119,6 +119,7 @@ def pipeline_prefix_problems(prefix: str) -> list[str]:
 # without look-ahead, which not every JSON Schema tool supports).
 _PATTERN_SEGMENT = r"(?:[A-Za-z0-9_-]|\.[A-Za-z0-9_-]|\.\.[A-Za-z0-9._-])[A-Za-z0-9._-]{0,252}"
 PIPELINE_PREFIX_PATTERN = rf"^(?:{_PATTERN_SEGMENT}/)+$"
+SEGMENT_PATTERN = rf"^{_PATTERN_SEGMENT}$"  # one segment, e.g. a pipeline slug
 
 
 def source_path_problem(path_prefix: str) -> str | None:

@@ -33,13 +33,8 @@ def create_app(settings: Settings, store: ObjectStore | None = None) -> FastAPI:
     )
     guard: list[Depends] = [Depends(bearer_guard(settings.token))] if settings.token else []
 
-    @app.api_route(
-        "/health",
-        methods=["GET", "HEAD"],
-        tags=["health"],
-        response_class=Response,
-        responses={200: {}},
-    )
+    @app.get("/health", tags=["health"], response_class=Response, responses={200: {}})
+    @app.head("/health", include_in_schema=False)  # a HEAD probe gets the same 200
     async def health() -> Response:
         """Liveness: 200 with an empty body."""
         return Response(status_code=200)

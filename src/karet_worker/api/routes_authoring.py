@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends
 
@@ -13,6 +13,7 @@ from karet_worker.api.schemas import ErrorEnvelope, InferResponse, TablesRespons
 from karet_worker.authoring.infer import NoSample, Sample, infer_source
 from karet_worker.authoring.tables import PipelineNotFound, summaries_body, table_summaries
 from karet_worker.engine.prefix import prefix_problems
+from karet_worker.layout import MAX_SEGMENT_BYTES, SEGMENT_PATTERN
 from karet_worker.storage.base import ObjectStore, StorageUnavailable
 
 
@@ -28,7 +29,13 @@ def authoring_router(store: ObjectStore, guard: list[Depends]) -> APIRouter:
             503: {"model": ErrorEnvelope, "description": "storage_unavailable"},
         },
     )
-    async def tables(slug: str) -> Any:
+    async def tables(
+        slug: Annotated[
+            str,
+            # Published so that schema-valid requests are accepted; checked below with messages.
+            Path(json_schema_extra={"pattern": SEGMENT_PATTERN, "maxLength": MAX_SEGMENT_BYTES}),
+        ],
+    ) -> Any:
         """Per table of `pipelines/<slug>/`: partitions, files, rows, bytes and when it was
         last written, from the Parquet footers (no data is read)."""
         prefix = f"pipelines/{slug}/"
