@@ -73,6 +73,7 @@ def measure(store: Path, pipeline: str, limits: Limits) -> tuple[float, PhaseSam
     with PhaseSampler(runner) as sampler:
 
         def tagged(self: run._Run, states: list[run._MappingState]) -> tuple[set[str], set[str]]:
+            sampler.samples["read"].append(_rss_mb())  # the read phase may be shorter than a tick
             sampler.phase = "load"
             return original(self, states)
 
