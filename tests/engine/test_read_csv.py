@@ -122,6 +122,17 @@ def test_mixed_line_endings_read_like_pythons_csv(
     assert len(got.rows) == len(rows)  # never fewer rows than written
 
 
+@pytest.mark.parametrize("delta", range(-4, 5))
+@pytest.mark.parametrize("block", [64, 256])
+def test_a_crlf_inside_a_quoted_field_survives_a_block_boundary(delta: int, block: int) -> None:
+    """Arrow 26 dropped the `\\n` of a quoted `\\r\\n` cut by a block boundary (found by the
+    long fuzz run): whatever the offset, the value keeps both characters."""
+    pad = block - 8 + delta  # delta 0: the block ends between the \r and the \n
+    data = b"a,b\n" + b"x" * pad + b',1\n"aaa\r\n",x\n'
+    got = _read(data, chunk_bytes=block)
+    assert got.refused is None and got.rows == [("x" * pad, "1"), ("aaa\r\n", "x")]
+
+
 # ---------------------------------------------------------------- 3: linear, bounded carry
 
 
@@ -157,7 +168,7 @@ def test_a_stray_quote_stops_the_file_after_a_bounded_read(where: int) -> None:
         list(typed_rows(stream, 2, {"a": 0, "b": 1}, AB, chunk))
     assert stream.read_bytes <= BLOCKS_HELD * chunk < len(data) / 3
     assert "is longer than 64 KiB" in str(info.value)
-    assert str(info.value).startswith(f"data row {where + 1:,} is longer than 64 KiB: ")
+    assert str(info.value).startswith(f"data row {where + 1:,} is longer than 64 KiB; ")
 
 
 def test_reading_holds_a_bounded_number_of_blocks() -> None:

@@ -291,7 +291,7 @@ def test_source_assertions_ignore_rows_of_skipped_files(ws: Workspace) -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ('1,"12 pipe\n' + "2,x\n" * 4000, "a quote character is probably unbalanced"),
+        ('1,"12 pipe\n' + "2,x\n" * 4000, "a quote character is unbalanced"),
         ("1,x\n2,y,extra\n", "data row 2 has 3 field(s) but the header has 2: '2,y,extra'"),
         ("1,x\n2\n", "data row 2 has 1 field(s) but the header has 2: '2'"),
     ],

@@ -113,12 +113,29 @@ class _Prepended:
 
 
 class _ArrowInput:
-    """A byte stream as the Python file object Arrow reads from."""
+    """A byte stream as the Python file object Arrow reads from, never ending a read between
+    the `\r` and `\n` of a line break: Arrow 26 drops that `\n` when it falls at the start
+    of a block inside a quoted field (`"a\r\nb"` became `a\rb`)."""
 
     closed = False  # Arrow asks before each read
 
     def __init__(self, stream: ByteStream) -> None:
-        self.read = stream.read
+        self._stream = stream
+        self._held = b""
+
+    def read(self, size: int = -1, /) -> bytes:
+        held, self._held = self._held, b""
+        if 0 <= size <= len(held):  # Arrow asks for whole blocks; this is only for safety
+            self._held = held[size:]
+            return held[:size]
+        data = held + self._stream.read(size - len(held) if size > 0 else size)
+        if data.endswith(b"\r") and len(data) > 1:
+            more = self._stream.read(1)
+            if more == b"\n":  # keep the pair whole: cut before the \r, send it next time
+                data, self._held = data[:-1], b"\r\n"
+            else:
+                self._held = more
+        return data
 
 
 class _Transcoder:
@@ -348,7 +365,7 @@ def typed_chunk(
 
 _HINT = "set csv.encoding (utf8-lossy, latin1, cp1252)"
 _UNBALANCED = (
-    "a quote character is probably unbalanced (a stray quote at the start of a field opens "
+    "a quote character is unbalanced (a stray quote at the start of a field opens "
     "a quoted field that never closes; if the file does not quote fields, set csv.quote to a "
     "character it never contains)"
 )
@@ -357,7 +374,10 @@ _UNBALANCED = (
 def _reason(message: str, rows: int, chunk_bytes: int) -> str:
     """Arrow's error message in the user's terms."""
     if "straddl" in message:
-        return f"data row {rows + 1:,} is longer than {_size(chunk_bytes)}: {_UNBALANCED}"
+        return (
+            f"data row {rows + 1:,} is longer than {_size(chunk_bytes)}; a row this long usually "
+            f"means {_UNBALANCED}"
+        )
     if "invalid UTF8" in message:
         return f"not valid UTF-8; {_HINT}"
     return f"could not be parsed as CSV: {_quoted(message.splitlines()[0] if message else '')}"
