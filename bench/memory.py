@@ -55,8 +55,11 @@ class PhaseSampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(SAMPLE_S):
-            sample = (_rss_mb(), self.runner.budget.used // MIB, pa.total_allocated_bytes() // MIB)
-            self.samples[self.phase].append(sample)
+            self.sample()
+
+    def sample(self) -> None:
+        sample = (_rss_mb(), self.runner.budget.used // MIB, pa.total_allocated_bytes() // MIB)
+        self.samples[self.phase].append(sample)
 
 
 def _rss_mb() -> int:
@@ -73,7 +76,7 @@ def measure(store: Path, pipeline: str, limits: Limits) -> tuple[float, PhaseSam
     with PhaseSampler(runner) as sampler:
 
         def tagged(self: run._Run, states: list[run._MappingState]) -> tuple[set[str], set[str]]:
-            sampler.samples["read"].append(_rss_mb())  # the read phase may be shorter than a tick
+            sampler.sample()  # the read phase may be shorter than a tick
             sampler.phase = "load"
             return original(self, states)
 
