@@ -24,6 +24,7 @@ RUN_FIELDS = {
     "rows_written",
     "rows_deduped",
     "duration_ms",
+    "wait_ms",
     "errors",
     "warnings",
 }

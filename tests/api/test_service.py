@@ -23,7 +23,7 @@ def test_unknown_route_uses_the_envelope(client: TestClient) -> None:
     assert_envelope(response.json(), "not_found")
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/jobs/run"), ("POST", "/health")])
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/jobs/run"), ("POST", "/health")])
 def test_wrong_method_uses_the_envelope(client: TestClient, method: str, path: str) -> None:
     response = client.request(method, path)
     assert response.status_code == 405

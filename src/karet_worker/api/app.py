@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import version
 
+import anyio.to_thread
 from fastapi import FastAPI, Response
 from fastapi.params import Depends
 
@@ -14,23 +17,41 @@ from karet_worker.api.openapi import install_openapi
 from karet_worker.api.routes_authoring import authoring_router
 from karet_worker.api.routes_config import config_router
 from karet_worker.api.routes_jobs import jobs_router
+from karet_worker.api.routes_queue import queue_router
 from karet_worker.api.schemas import RunRequest
 from karet_worker.config.model import PipelineConfig
-from karet_worker.engine.run import Runner
+from karet_worker.jobs.runtime import JobsRuntime
 from karet_worker.settings import Settings
 from karet_worker.storage.base import ObjectStore
 from karet_worker.storage.factory import open_store
 
 
-def create_app(settings: Settings, store: ObjectStore | None = None) -> FastAPI:
-    """The service for `settings`; the store is opened from them unless one is given (tests)."""
+def create_app(
+    settings: Settings, store: ObjectStore | None = None, *, consume: bool = True
+) -> FastAPI:
+    """The service for `settings`; the store is opened from them unless one is given (tests).
+
+    With `consume`, the app's lifespan runs consumer threads for queued jobs (stopped with the
+    shutdown grace when the server stops); `app.state.jobs` is the JobsRuntime.
+    """
     store = store if store is not None else open_store(settings)
-    runner = Runner(store)
+    jobs = JobsRuntime.open(settings, store, consume=consume)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        jobs.start()
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(jobs.stop)
+
     app = FastAPI(
         title="karet-worker",
         version=version("karet-worker"),
         description="Runs Karet data pipelines: CSV on S3 -> Polars -> partitioned Parquet.",
+        lifespan=lifespan,
     )
+    app.state.jobs = jobs
     guard: list[Depends] = [Depends(bearer_guard(settings.token))] if settings.token else []
 
     @app.get("/health", tags=["health"], response_class=Response, responses={200: {}})
@@ -40,7 +61,8 @@ def create_app(settings: Settings, store: ObjectStore | None = None) -> FastAPI:
         return Response(status_code=200)
 
     app.include_router(config_router(guard))
-    app.include_router(jobs_router(runner, guard))
+    app.include_router(jobs_router(jobs, guard))
+    app.include_router(queue_router(jobs.queue, guard))
     app.include_router(authoring_router(store, guard))
     install_error_handlers(app)
     install_openapi(app, [PipelineConfig, RunRequest])

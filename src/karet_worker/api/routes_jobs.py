@@ -1,14 +1,13 @@
-"""`POST /jobs/run`: one synchronous pipeline run, in a worker thread."""
+"""`POST /jobs/run`: one synchronous pipeline run. It waits for the pipeline's lock and a run
+slot on the event loop (holding no thread) and runs in a worker thread once admitted."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import uuid
 from typing import Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse
@@ -19,7 +18,9 @@ from karet_worker.api.openapi import json_body
 from karet_worker.api.schemas import ErrorEnvelope, RunRequest, RunResponse
 from karet_worker.engine.prefix import prefix_problems
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, RunResult
-from karet_worker.engine.run import Runner
+from karet_worker.jobs.direct import LockLost, run_now
+from karet_worker.jobs.errors import QueueUnavailable
+from karet_worker.jobs.runtime import JobsRuntime
 from karet_worker.storage.base import StorageUnavailable
 
 log = logging.getLogger("karet_worker.api")
@@ -32,7 +33,7 @@ def _error_responses() -> dict[int | str, dict[str, Any]]:
         404: "config_not_found",
         413: "payload_too_large",
         422: "config_invalid (details = the validation problems)",
-        503: "storage_unavailable",
+        503: "storage_unavailable, or queue_unavailable (Redis unreachable: no lock)",
     }
     return {code: {"model": ErrorEnvelope, "description": text} for code, text in described.items()}
 
@@ -52,7 +53,7 @@ def parse_run_request(raw: bytes) -> RunRequest:
     return request
 
 
-def jobs_router(runner: Runner, guard: list[Depends]) -> APIRouter:
+def jobs_router(jobs: JobsRuntime, guard: list[Depends]) -> APIRouter:
     router = APIRouter(tags=["jobs"])
 
     @router.post(
@@ -66,6 +67,9 @@ def jobs_router(runner: Runner, guard: list[Depends]) -> APIRouter:
         """Run the pipeline stored at `pipeline_prefix`; answers when the run is over.
 
         The `X-Job-Id` header carries the job id on every answer, to find the run's log lines.
+        Runs of one pipeline never overlap (a second request waits for the first, also across
+        processes in distributed mode); `duration_ms` is the run, `wait_ms` the time it
+        waited for the pipeline's lock and a run slot (`KARET_MAX_CONCURRENT_RUNS`).
         """
         body = parse_run_request(await request.body())
         job_id = uuid.uuid4().hex
@@ -77,11 +81,16 @@ def jobs_router(runner: Runner, guard: list[Depends]) -> APIRouter:
             "clean_run": body.clean_run,
         }
         started = time.monotonic()
-        call = functools.partial(
-            runner.run, body.pipeline_prefix, clean_run=body.clean_run, job_id=job_id
-        )
         try:
-            result: RunResult = await anyio.to_thread.run_sync(call)
+            result: RunResult = await run_now(
+                jobs.queue,
+                jobs.runner,
+                jobs.slots,
+                jobs.settings.queue.heartbeat_s,
+                body.pipeline_prefix,
+                clean_run=body.clean_run,
+                job_id=job_id,
+            )
         except ConfigNotFound as exc:
             raise _aborted(404, "config_not_found", str(exc), [], headers, context) from None
         except ConfigInvalid as exc:
@@ -90,6 +99,8 @@ def jobs_router(runner: Runner, guard: list[Depends]) -> APIRouter:
         except StorageUnavailable as exc:
             # The storage layer's message already says what failed and where (no secrets).
             raise _aborted(503, "storage_unavailable", str(exc), [], headers, context) from None
+        except (QueueUnavailable, LockLost) as exc:
+            raise _aborted(503, "queue_unavailable", str(exc), [], headers, context) from None
         payload = result.body()
         # The engine logs "run finished" with the counts; this line is the HTTP side of it.
         log.info(

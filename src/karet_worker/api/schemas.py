@@ -61,7 +61,10 @@ class RunResponse(BaseModel):
     rows_read: int
     rows_written: int
     rows_deduped: int
-    duration_ms: int
+    duration_ms: int = Field(description="The run itself, without waiting for its turn.")
+    wait_ms: int = Field(
+        description="Time spent waiting for the pipeline's lock and a run slot before the run."
+    )
     errors: list[str]
     warnings: list[str]
 

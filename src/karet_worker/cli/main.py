@@ -29,6 +29,7 @@ from karet_worker.cli.common import (
     store_location,
 )
 from karet_worker.cli.exits import EXIT_CODES_HELP, ExitCode, completed_run_exit
+from karet_worker.cli.jobs_cmd import jobs_app, worker
 from karet_worker.cli.progress import RichProgress
 from karet_worker.cli.render import print_problems, print_run_result
 from karet_worker.config.validate import validate_json, validation_body
@@ -55,6 +56,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.add_typer(jobs_app, name="jobs")
+app.command()(worker)
 
 
 def _version(show: bool) -> None:
@@ -224,8 +227,12 @@ def serve(
         None, "--port", min=1, max=65535, help="Port to listen on (default: PORT, else 8080)."
     ),
     log_level: LogLevel = typer.Option(LogLevel.info, help="Level of the JSON logs on stderr."),
+    no_consume: bool = typer.Option(
+        False, "--no-consume", help="Do not run queued jobs in this process (REDIS_URL mode)."
+    ),
 ) -> None:
-    """Start the HTTP service (OpenAPI docs at /docs) over the store the settings select."""
+    """Start the HTTP service (OpenAPI docs at /docs) over the store the settings select.
+    It also runs queued jobs on KARET_WORKER_CONCURRENCY threads, unless --no-consume."""
     settings = load_settings()
     if port is not None:
         settings = dataclasses.replace(settings, port=port)
@@ -249,7 +256,7 @@ def serve(
         from karet_worker.api import create_app
 
         started = serve_app(
-            create_app(settings, store),
+            create_app(settings, store, consume=not no_consume),
             sock,
             log_level=log_level.value,
             announce=lambda: _announce(settings, host, demo, kept),

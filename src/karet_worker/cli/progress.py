@@ -24,6 +24,7 @@ class RichProgress:
             transient=False,
         )
         self._files: TaskID = self._progress.add_task("files read", total=None)
+        self._files_total = 0
         self._rows: TaskID = self._progress.add_task("rows read", total=None)
         self._partitions: TaskID = self._progress.add_task("partitions written", total=None)
 
@@ -38,6 +39,10 @@ class RichProgress:
         tb: TracebackType | None,
     ) -> None:
         self._progress.stop()
+
+    def files_found(self, count: int) -> None:
+        self._files_total += count
+        self._progress.update(self._files, total=self._files_total)
 
     def file_done(self, key: str, rows: int) -> None:
         self._progress.advance(self._files)

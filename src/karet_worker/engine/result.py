@@ -5,6 +5,7 @@ API and the CLI show (the only place run outcomes become text)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
@@ -139,7 +140,8 @@ class RunResult:
     rows_read: int = 0
     rows_written: int = 0
     rows_deduped: int = 0
-    duration_ms: int = 0
+    duration_ms: int = 0  # the run itself, from reading the config to the last write
+    wait_ms: int = 0  # before that, waiting for the pipeline's lock and a run slot (callers set it)
     errors: list[RunIssue] = field(default_factory=list)
     warnings: list[RunIssue] = field(default_factory=list)
 
@@ -160,8 +162,31 @@ class RunResult:
 
 
 class ProgressListener(Protocol):
-    """Receives progress while a run goes on (the CLI draws it; the API ignores it)."""
+    """Receives progress while a run goes on (the CLI draws it; queued jobs report it)."""
+
+    def files_found(self, count: int) -> None:
+        """A source's inputs were listed: `count` more files to read."""
+        ...
 
     def file_done(self, key: str, rows: int) -> None: ...
 
     def partition_written(self, key: str) -> None: ...
+
+
+class RunStage(StrEnum):
+    """What a run is about to do when it calls its checkpoint."""
+
+    reading = "reading"  # the next input file or chunk
+    writing = "writing"  # the load phase / the next Parquet object
+    pruning = "pruning"  # deleting stale output (clean_run)
+
+
+class RunStopped(Exception):
+    """Raised by a run's checkpoint: stop now (cancelled, lost the pipeline's lock, shutting
+    down). The run writes and prunes nothing more; objects it wrote stay (a re-run overwrites
+    them with the same bytes)."""
+
+
+# Called by the run between chunks and files, before the load phase, before every object it
+# uploads and before pruning; raises RunStopped to stop the run there.
+Checkpoint = Callable[[RunStage], None]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +31,14 @@ from karet_worker.engine.limits import Limits
 from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
 from karet_worker.engine.read import BadInputFile, SkippedRecords, read_source_file
 from karet_worker.engine.result import (
+    Checkpoint,
     ConfigInvalid,
     ConfigNotFound,
     IssueKind,
     ProgressListener,
     RunIssue,
     RunResult,
+    RunStage,
     capped,
 )
 from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping, record_filter
@@ -54,23 +54,9 @@ log = logging.getLogger("karet_worker.engine")
 WORKDIR_LABEL = "karet-run"
 
 
-class PrefixLocks:
-    """One lock per pipeline prefix: runs of one prefix queue; other prefixes run in parallel."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    @contextmanager
-    def hold(self, prefix: str) -> Iterator[None]:
-        with self._guard:
-            lock = self._locks.setdefault(prefix, threading.Lock())
-        with lock:
-            yield
-
-
 class Runner:
-    """Runs pipelines against one store; runs of the same prefix never overlap."""
+    """Runs pipelines against one store. Callers keep runs of one prefix from overlapping
+    (`karet_worker.jobs` takes the pipeline's lock around every run)."""
 
     def __init__(
         self,
@@ -82,7 +68,6 @@ class Runner:
         self.store = store
         self.limits = limits if limits is not None else Limits.for_machine()
         self.budget = MemoryBudget(self.limits.memory_budget_bytes)
-        self._locks = PrefixLocks()
         # Spill and download files of each run live in `<work_root>/karet-run-<pid>-<r>/`;
         # those of runs killed before they could clean up are removed here, at start-up.
         self.work_root = Path(tempfile.gettempdir()) if work_root is None else work_root
@@ -95,19 +80,21 @@ class Runner:
         clean_run: bool = False,
         job_id: str | None = None,
         progress: ProgressListener | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> RunResult:
         """Run the pipeline at `prefix`. Raises ConfigNotFound, ConfigInvalid,
-        StorageUnavailable; every other problem is reported in the result."""
+        StorageUnavailable, and RunStopped when `checkpoint` says stop; every other problem is
+        reported in the result."""
         result = RunResult(job_id=job_id or uuid.uuid4().hex)
         started = time.monotonic()
         with (
-            self._locks.hold(prefix),
             ScratchDir(self.work_root, WORKDIR_LABEL) as workdir,
             ThreadPoolExecutor(self.limits.io_concurrency, thread_name_prefix="karet-io") as pool,
         ):
             writers = Writers(self.limits)
             context = _Context(self.store, self.limits, self.budget, workdir.path, pool, writers)
             run = _Run(context, prefix, clean_run, result, progress)
+            run.check = checkpoint or _go_on
             try:
                 run.execute()
             except (pl.exceptions.PolarsError, OSError) as exc:
@@ -233,6 +220,7 @@ class _Run:
         self.states: list[_MappingState] = []
         self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
         self.source_violations: dict[str, list[str]] = {}  # source id -> its assertion failures
+        self.check: Checkpoint = _go_on
         self.record_filters: dict[str, pl.Expr | None] = {}  # source id -> its record_filter
         self.unplanned_tables: set[str] = set()  # tables of mappings that could not be planned
 
@@ -248,8 +236,10 @@ class _Run:
             mine = [s for s in states if s.plan.source.id == source.id]
             if mine:
                 self._extract_and_transform(source, mine)
+        self.check(RunStage.writing)
         written, failed_tables = self._load(states)
         if self.clean_run:
+            self.check(RunStage.pruning)
             self._prune(config, states, written, failed_tables | self.unplanned_tables)
 
     def release(self) -> None:
@@ -325,10 +315,13 @@ class _Run:
                 RunIssue(IssueKind.NO_INPUT_FILES, source=source.id, detail=where)
             )
             return
+        if self.progress is not None:
+            self.progress.files_found(len(keys))
         ahead = self.limits.read_ahead
         fetches = Prefetcher(self.store, keys, self.workdir, self.pool, ahead=ahead)
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
         for key, future in fetches:
+            self.check(RunStage.reading)
             try:
                 local = future.result()
                 with removing(local.path, temporary=local.temporary) as path:
@@ -381,6 +374,7 @@ class _Run:
         for chunk in one_ahead(
             read_source_file(path, key, source, chunk_bytes=self.limits.chunk_bytes), self.pool
         ):
+            self.check(RunStage.reading)
             rows += chunk.frame.height
             for column, count in chunk.unparsed.items():
                 unparsed[column] += count
@@ -498,6 +492,7 @@ class _Run:
 
     def _upload(self, key: str, local: Path) -> None:
         with removing(local):
+            self.check(RunStage.writing)
             self.store.put_file(key, local)
         if self.progress is not None:
             self.progress.partition_written(key)
@@ -551,10 +546,15 @@ class _Run:
                 o.key for o in self.store.list(self.keys.table(table.id)) if o.key not in written
             ]
             if stale:
+                self.check(RunStage.pruning)
                 self.store.delete_many(stale)
                 self.log.info(
                     "pruned stale objects", extra={"table": table.id, "count": len(stale)}
                 )
+
+
+def _go_on(stage: RunStage) -> None:
+    """The checkpoint of a run nobody stops."""
 
 
 def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
