@@ -237,3 +237,9 @@ def upload(s3: Any, bucket: str, inputs: dict[str, dict[str, bytes]]) -> None:
     items = [(prefix + name, data) for prefix, f in inputs.items() for name, data in f.items()]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]), items))
+
+
+def ended(queue: Any, job_id: str) -> Any:
+    """The job's record once it reached a terminal status, else None (for `wait_until`)."""
+    record = queue.get(job_id)
+    return record if record.status.terminal else None

@@ -183,3 +183,28 @@ def test_jobs_endpoints_are_in_the_openapi_document(make_jobs_client: MakeJobsCl
     assert "503" in paths["/jobs"]["post"]["responses"]
     assert "404" in paths["/jobs/{job_id}"]["get"]["responses"]
     assert {"202", "404", "409"} <= set(paths["/jobs/{job_id}/cancel"]["post"]["responses"])
+
+
+def test_a_job_cancelled_while_deferred_stays_cancelled(
+    make_jobs_client: MakeJobsClient, store: ObjectStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(store)
+    client = make_jobs_client()
+    queue = client.app.state.jobs.queue  # type: ignore[attr-defined]
+    other = queue.locks.try_acquire("jobs", "someone-else:1")
+    with caplog.at_level(logging.INFO, logger="karet_worker.jobs"):
+        job = client.post("/jobs", json={"pipeline_prefix": PREFIX}).json()
+        deadline = time.monotonic() + WAIT_S
+        while not any(r.getMessage() == "pipeline busy; job deferred" for r in caplog.records):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    assert client.post(f"/jobs/{job['job_id']}/cancel").json()["status"] == "cancelled"
+    other.release()
+    deadline = time.monotonic() + WAIT_S
+    while queue.health().depth:  # the deferred delivery comes back and is dropped
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    record = client.get(f"/jobs/{job['job_id']}").json()
+    assert record["status"] == "cancelled"
+    assert record["result"] is None
+    assert store.list(f"{PREFIX}clean/") == []

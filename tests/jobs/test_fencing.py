@@ -17,7 +17,16 @@ from karet_worker.storage.factory import open_store
 from support.redis import RedisServer
 from support.seaweed import SeaweedServer
 
-from .cluster import Proc, pipeline_files, reference, run_spans, upload, wait_until, worker_proc
+from .cluster import (
+    Proc,
+    ended,
+    pipeline_files,
+    reference,
+    run_spans,
+    upload,
+    wait_until,
+    worker_proc,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -68,10 +77,7 @@ def test_a_worker_that_lost_its_lock_writes_nothing_after_the_new_owner_starts(
         fence_1, fence_2 = f"{job.job_id}:1", f"{job.job_id}:2"
         wait_until("the second worker to start", lambda: _entries(second, "run started", fence_2))
         first.signal(signal.SIGCONT)
-        record = wait_until(
-            "the job to complete",
-            lambda: (r := queue.get(job.job_id)).status.terminal and r,
-        )
+        record = wait_until("the job to complete", lambda: ended(queue, job.job_id))
         wait_until("the first worker to stop", lambda: _entries(first, "run ended", fence_1))
     finally:
         first.stop()

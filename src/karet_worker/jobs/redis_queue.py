@@ -114,6 +114,22 @@ redis.call('PUBLISH', KEYS[3], ARGV[5])
 return 1
 """
 
+# Back to queued, due again at ARGV[1] — unless it ended meanwhile (cancelled): then just drop
+# the delivery. ARGV[3] = 1 keeps the attempt counted.
+DEFER_SCRIPT = """
+local s = redis.call('HGET', KEYS[1], 'status')
+if s == 'queued' or s == 'running' or not s then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+  if ARGV[3] == '0' then redis.call('HINCRBY', KEYS[1], 'attempts', -1) end
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'stage', 'queued')
+  redis.call('HDEL', KEYS[1], 'fence')
+end
+redis.call('XACK', KEYS[3], ARGV[4], ARGV[5])
+redis.call('XDEL', KEYS[3], ARGV[5])
+redis.call('PUBLISH', KEYS[4], ARGV[6])
+return 1
+"""
+
 # queued -> cancelled now; running -> ask it to stop; terminal -> its status (409).
 CANCEL_SCRIPT = """
 local s = redis.call('HGET', KEYS[1], 'status')
@@ -172,6 +188,7 @@ class RedisQueue:
         self._progress = self.client.register_script(PROGRESS_SCRIPT)
         self._finish = self.client.register_script(FINISH_SCRIPT)
         self._cancel = self.client.register_script(CANCEL_SCRIPT)
+        self._defer = self.client.register_script(DEFER_SCRIPT)
         self._group_ready = False
         self._next_move_due = 0.0
         self._next_reclaim = 0.0
@@ -425,18 +442,23 @@ class RedisQueue:
 
     def defer(self, claim: Claim, delay_s: float, *, count_attempt: bool) -> None:
         message = claim.message
-        live = self.keys.live(message.job_id)
         with _unavailable("cannot defer the job"):
-            pipe = self.client.pipeline(transaction=True)
-            pipe.zadd(self.keys.delayed, {message.to_json(): now_ms() + int(delay_s * 1000)})
-            if not count_attempt:
-                pipe.hincrby(live, "attempts", -1)
-            pipe.hset(live, mapping={"status": JobStatus.queued.value, "stage": Stage.queued.value})
-            pipe.hdel(live, "fence")
-            pipe.xack(self.keys.stream, GROUP, claim.delivery)
-            pipe.xdel(self.keys.stream, claim.delivery)
-            pipe.publish(self.keys.events(message.pipeline), message.job_id)
-            pipe.execute()
+            self._defer(
+                keys=[
+                    self.keys.live(message.job_id),
+                    self.keys.delayed,
+                    self.keys.stream,
+                    self.keys.events(message.pipeline),
+                ],
+                args=[
+                    now_ms() + int(delay_s * 1000),
+                    message.to_json(),
+                    "1" if count_attempt else "0",
+                    GROUP,
+                    claim.delivery,
+                    message.job_id,
+                ],
+            )
 
     def let_go(self, claim: Claim) -> None:
         """Shutting down mid-run: back on the queue at once (the attempt stays counted)."""
