@@ -4,10 +4,13 @@ process running the jobs; exit codes as for `run`."""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from karet_worker.cli.main import app
@@ -15,6 +18,7 @@ from karet_worker.jobs.runtime import JobsRuntime
 from karet_worker.settings import Settings
 from karet_worker.storage.factory import open_local_store
 
+from .cluster import clean_env, karet_worker
 from .conftest import FAST, PREFIX, seed
 
 cli = CliRunner()
@@ -68,3 +72,30 @@ def test_worker_needs_redis(tmp_path: Path) -> None:
     result = cli.invoke(app, ["worker"], env={"KARET_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2
     assert "REDIS_URL" in result.stderr
+
+
+def test_run_waits_for_the_distributed_lock(env: dict[str, str], tmp_path: Path) -> None:
+    """`karet-worker run` takes the pipeline's lock like queued and HTTP runs."""
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    lock = f"{env['KARET_QUEUE_PREFIX']}lock:pipeline:jobs"
+    client.set(lock, "someone-else:1")
+    out = tmp_path / "run.json"
+    with out.open("wb") as stdout:
+        proc = subprocess.Popen(
+            [*karet_worker(), "run", PREFIX, "--json"],
+            env=clean_env(env),
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        time.sleep(3)  # time to start and find the lock taken (a free lock: done by now)
+        assert proc.poll() is None, "the run did not wait for the lock"
+        client.delete(lock)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    body = json.loads(out.read_text())
+    assert body["rows_read"] == 15
+    assert body["wait_ms"] > 0

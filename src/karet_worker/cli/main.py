@@ -35,7 +35,8 @@ from karet_worker.cli.render import print_problems, print_run_result
 from karet_worker.config.validate import validate_json, validation_body
 from karet_worker.demo import DEMO_PREFIX, demo_config_edited, seed_demo
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound, RunResult
-from karet_worker.engine.run import Runner
+from karet_worker.jobs.direct import LockLost, run_in_this_thread
+from karet_worker.jobs.errors import QueueUnavailable
 from karet_worker.logs import configure_logging
 from karet_worker.settings import Settings
 from karet_worker.storage.base import ObjectStore, StorageUnavailable
@@ -76,13 +77,24 @@ def main(
 
 
 def _run_with_progress(
-    console: Console, store: ObjectStore, prefix: str, clean: bool, *, as_json: bool, where: str
+    console: Console,
+    settings: Settings,
+    store: ObjectStore,
+    prefix: str,
+    clean: bool,
+    *,
+    as_json: bool,
+    where: str,
 ) -> RunResult:
-    """One run with a live display; aborting errors become a message and an exit code
-    (with `as_json`: the API's error envelope on stdout)."""
+    """One run with a live display, under the pipeline's lock like every run; aborting errors
+    become a message and an exit code (with `as_json`: the API's error envelope on stdout)."""
     try:
         with RichProgress(console) as progress:
-            return Runner(store).run(prefix, clean_run=clean, progress=progress)
+            return run_in_this_thread(settings, store, prefix, clean_run=clean, progress=progress)
+    except (QueueUnavailable, LockLost) as exc:
+        if as_json:
+            print_json({"error": "queue_unavailable", "message": str(exc), "details": []})
+        raise fail(str(exc), ExitCode.STORAGE) from None
     except ConfigNotFound as exc:
         message = f"{exc} in the store at {where}"
         if as_json:
@@ -159,7 +171,9 @@ def run(
     store = open_existing_store(settings, create=False)
     where = store_location(settings)
     console = Console(soft_wrap=True, stderr=as_json)
-    result = _run_with_progress(console, store, prefix, clean, as_json=as_json, where=where)
+    result = _run_with_progress(
+        console, settings, store, prefix, clean, as_json=as_json, where=where
+    )
     _report_run(console, result, prefix, where, as_json=as_json)
     raise typer.Exit(completed_run_exit(result.errors, allow_errors=allow_errors))
 
@@ -204,7 +218,9 @@ def demo(
         console.print(
             Text(f"Kept your edited {DEMO_PREFIX}pipeline.json (--reset restores the packaged one)")
         )
-    result = _run_with_progress(console, store, DEMO_PREFIX, True, as_json=as_json, where=where)
+    result = _run_with_progress(
+        console, settings, store, DEMO_PREFIX, True, as_json=as_json, where=where
+    )
     _report_run(console, result, DEMO_PREFIX, where, as_json=as_json)
     output = f"{where}{DEMO_PREFIX}clean/transactions/"
     if settings.s3 is None and not as_json:

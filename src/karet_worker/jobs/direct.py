@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import functools
 import time
+import uuid
 
 import anyio
 import anyio.to_thread
 
-from karet_worker.engine.result import RunResult, RunStage, RunStopped
+from karet_worker.engine.result import ProgressListener, RunResult, RunStage, RunStopped
 from karet_worker.engine.run import Runner
 from karet_worker.jobs.admission import RunSlots
+from karet_worker.jobs.factory import open_queue
 from karet_worker.jobs.keeper import Keeper
 from karet_worker.jobs.locks import Lease
 from karet_worker.jobs.model import pipeline_name
 from karet_worker.jobs.queue import JobQueue
+from karet_worker.settings import Settings
+from karet_worker.storage.base import ObjectStore
 
 LOCK_POLL_FIRST_S = 0.02
 LOCK_POLL_MAX_S = 0.5  # a free lock is noticed within half a second at most
@@ -39,6 +43,7 @@ async def run_now(
     *,
     clean_run: bool,
     job_id: str,
+    progress: ProgressListener | None = None,
 ) -> RunResult:
     """Run `prefix` once its lock and a slot are free. Raises what `Runner.run` raises,
     QueueUnavailable (Redis down while asking for the lock) and LockLost."""
@@ -56,6 +61,7 @@ async def run_now(
                     prefix,
                     clean_run=clean_run,
                     job_id=job_id,
+                    progress=progress,
                     checkpoint=functools.partial(_check, lease),
                 )
                 try:
@@ -87,3 +93,31 @@ async def _acquire(queue: JobQueue, pipeline: str, fence: str) -> Lease:
 def _check(lease: Lease, stage: RunStage) -> None:
     if not lease.held():
         raise RunStopped("lost_lock")
+
+
+def run_in_this_thread(
+    settings: Settings,
+    store: ObjectStore,
+    prefix: str,
+    *,
+    clean_run: bool,
+    progress: ProgressListener | None = None,
+) -> RunResult:
+    """`karet-worker run`: one run under the pipeline's lock, so that it never overlaps a
+    queued or HTTP run of the same pipeline (with REDIS_URL: on any machine)."""
+    queue = open_queue(settings, store)
+    try:
+        call = functools.partial(
+            run_now,
+            queue,
+            Runner(store),
+            RunSlots(1),
+            settings.queue.heartbeat_s,
+            prefix,
+            clean_run=clean_run,
+            job_id=uuid.uuid4().hex,
+            progress=progress,
+        )
+        return anyio.run(call)
+    finally:
+        queue.close()
