@@ -18,6 +18,7 @@ from karet_worker.engine.prefix import prefix_problems
 from karet_worker.jobs.errors import JobAlreadyFinished, JobNotFound, QueueUnavailable
 from karet_worker.jobs.model import JobRecord, JobStatus, Trigger
 from karet_worker.jobs.queue import JobQueue
+from karet_worker.layout import MAX_PREFIX_BYTES, PIPELINE_PREFIX_PATTERN
 from karet_worker.storage.base import StorageUnavailable
 
 MAX_LIST = 1000
@@ -67,7 +68,11 @@ def queue_router(queue: JobQueue, guard: list[Depends]) -> APIRouter:
 
     @router.get("/jobs", response_model=list[JobRecord], responses=_errors(400, 503))
     async def list_jobs(
-        pipeline_prefix: str | None = Query(None, description="Only this pipeline's jobs."),
+        pipeline_prefix: str | None = Query(
+            None,
+            description="Only this pipeline's jobs.",
+            json_schema_extra={"pattern": PIPELINE_PREFIX_PATTERN, "maxLength": MAX_PREFIX_BYTES},
+        ),
         status: JobStatus | None = Query(None, description="Only jobs with this status."),
         limit: int = Query(50, ge=1, le=MAX_LIST, description="At most this many records."),
     ) -> Any:
