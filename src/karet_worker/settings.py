@@ -50,6 +50,16 @@ class QueueSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Upload-triggered runs (`POST /events/s3`, SPEC §12): `secret` None refuses every event;
+    a burst's run fires `quiet_s` after its last event, at most `max_wait_s` after its first."""
+
+    secret: str | None = None
+    quiet_s: int = 5
+    max_wait_s: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     s3: S3Settings | None  # None: the embedded local store under data_dir
     data_dir: Path
@@ -58,6 +68,7 @@ class Settings:
     max_body_bytes: int
     queue: QueueSettings = QueueSettings()
     max_concurrent_runs: int = 2  # runs at once in this process, synchronous and queued (§15)
+    webhook: WebhookSettings = WebhookSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +129,16 @@ class Settings:
             )
         token = env.get("KARET_WORKER_TOKEN") or None
         data_dir = Path(env.get("KARET_DATA_DIR", "").strip() or "./data")
+        webhook = WebhookSettings(
+            secret=env.get("KARET_WEBHOOK_SECRET") or None,
+            quiet_s=integer("KARET_WEBHOOK_QUIET_S", 5, 0, 3600),
+            max_wait_s=integer("KARET_WEBHOOK_MAX_WAIT_S", 30, 0, 86400),
+        )
+        if webhook.max_wait_s < webhook.quiet_s:
+            problems.append(
+                f"KARET_WEBHOOK_MAX_WAIT_S={webhook.max_wait_s} must be at least "
+                f"KARET_WEBHOOK_QUIET_S={webhook.quiet_s}"
+            )
         queue = QueueSettings(
             redis_url=env.get("REDIS_URL", "").strip() or None,
             key_prefix=env.get("KARET_QUEUE_PREFIX", "").strip() or "karet:",
@@ -149,4 +170,5 @@ class Settings:
             max_body_bytes=max_body,
             queue=queue,
             max_concurrent_runs=max_runs,
+            webhook=webhook,
         )
