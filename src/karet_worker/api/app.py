@@ -16,14 +16,20 @@ from karet_worker.api.middleware import BodyLimitMiddleware, InternalErrorMiddle
 from karet_worker.api.openapi import install_openapi
 from karet_worker.api.routes_authoring import authoring_router
 from karet_worker.api.routes_config import config_router
+from karet_worker.api.routes_events import events_router
+from karet_worker.api.routes_job_events import job_events_router
 from karet_worker.api.routes_jobs import jobs_router
+from karet_worker.api.routes_ops import ops_router
 from karet_worker.api.routes_queue import queue_router
 from karet_worker.api.schemas import RunRequest
 from karet_worker.config.model import PipelineConfig
+from karet_worker.jobs.changes import JobChanges, RedisChanges
 from karet_worker.jobs.runtime import JobsRuntime
 from karet_worker.settings import Settings
 from karet_worker.storage.base import ObjectStore
 from karet_worker.storage.factory import open_store
+from karet_worker.triggers.events import S3EventNotification
+from karet_worker.triggers.runtime import UploadRuns
 
 
 def create_app(
@@ -36,13 +42,23 @@ def create_app(
     """
     store = store if store is not None else open_store(settings)
     jobs = JobsRuntime.open(settings, store, consume=consume)
+    uploads = UploadRuns.open(settings, store, jobs.queue)
+    # Followers of a job wake on Redis pub/sub when other processes may run it, else in-process.
+    changes: JobChanges = (
+        RedisChanges(settings.queue.redis_url, settings.queue.key_prefix)
+        if settings.queue.redis_url is not None
+        else jobs.changes
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         jobs.start()
+        uploads.start()
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(uploads.stop)
+            await changes.aclose()
             await anyio.to_thread.run_sync(jobs.stop)
 
     app = FastAPI(
@@ -52,6 +68,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.jobs = jobs
+    app.state.uploads = uploads
     guard: list[Depends] = [Depends(bearer_guard(settings.token))] if settings.token else []
 
     @app.get("/health", tags=["health"], response_class=Response, responses={200: {}})
@@ -63,9 +80,12 @@ def create_app(
     app.include_router(config_router(guard))
     app.include_router(jobs_router(jobs, guard))
     app.include_router(queue_router(jobs.queue, guard))
+    app.include_router(job_events_router(jobs.queue, changes))
+    app.include_router(events_router(uploads.trigger, settings.webhook.secret))
+    app.include_router(ops_router(store, jobs.queue, jobs.metrics))
     app.include_router(authoring_router(store, guard))
     install_error_handlers(app)
-    install_openapi(app, [PipelineConfig, RunRequest])
+    install_openapi(app, [PipelineConfig, RunRequest, S3EventNotification])
     # Added last = outermost: the 500 guard wraps everything, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(InternalErrorMiddleware)
