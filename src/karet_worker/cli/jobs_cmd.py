@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import typer
+from prometheus_client import start_http_server
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -229,6 +230,14 @@ def worker(
         help="Jobs run at once (default: KARET_WORKER_CONCURRENCY).",
     ),
     log_level: LogLevel = typer.Option(LogLevel.info, help="Level of the JSON logs on stderr."),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        min=1,
+        max=65535,
+        help="Also serve this process's Prometheus metrics (GET /metrics) on this port.",
+    ),
+    metrics_host: str = typer.Option("0.0.0.0", help="Interface of --metrics-port."),
 ) -> None:
     """Run queued jobs from the Redis queue (REDIS_URL), without HTTP; start as many as you
     like, on any machines. SIGTERM: stop claiming, finish the current jobs within
@@ -243,6 +252,14 @@ def worker(
     configure_logging(log_level.value)
     store = open_existing_store(settings, create=True)
     runtime = JobsRuntime.open(settings, store, consume=True)
+    if metrics_port is not None:
+        try:
+            start_http_server(metrics_port, addr=metrics_host, registry=runtime.metrics.registry)
+        except OSError as exc:
+            where = f"{metrics_host}:{metrics_port}"
+            raise fail(
+                f"cannot serve metrics on {where}: {exc.strerror}", ExitCode.INVALID
+            ) from None
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
