@@ -21,6 +21,7 @@ from tests.integration.pipelines import copy_pipeline, csv_text
 from karet_worker.api import create_app
 from karet_worker.storage.factory import open_local_store
 from karet_worker.storage.obstore_store import ObstoreStore
+from support.ports import free_ports
 from support.redis import RedisServer
 
 from .conftest import assert_envelope, settings_for
@@ -269,6 +270,35 @@ def test_ready_is_503_naming_redis_when_it_is_down(tmp_path: Path, store: Obstor
             assert client.get("/health").status_code == 200  # liveness is not readiness
     finally:
         server.stop(save=False)
+
+
+def test_ready_and_events_are_503_naming_the_store_when_s3_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    (port,) = free_ports(1)  # nothing listens there: connection refused, like a dead S3
+    env = {
+        "S3_ENDPOINT": f"http://127.0.0.1:{port}",
+        "S3_BUCKET": "gone",
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "KARET_WEBHOOK_SECRET": SECRET,
+    }
+    with TestClient(
+        create_app(settings_for(tmp_path, **env)), raise_server_exceptions=False
+    ) as client:
+        response = client.get("/ready")
+        assert response.status_code == 503
+        body = response.json()
+        assert_envelope(body, "storage_unavailable")
+        by_dependency = {d["dependency"]: d["status"] for d in body["details"]}
+        assert by_dependency == {"store": "down", "queue": "ok"}
+        events = {"Records": [record("pipelines/a/raw/x.csv")]}
+        events["Records"][0]["s3"]["bucket"]["name"] = "gone"
+        response = client.post(
+            "/events/s3", json=events, headers={"X-Karet-Webhook-Secret": SECRET}
+        )
+        assert response.status_code == 503
+        assert_envelope(response.json(), "storage_unavailable")
 
 
 def metric_values(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
