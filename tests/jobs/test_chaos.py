@@ -93,7 +93,24 @@ def test_chaos(seaweed: SeaweedServer, s3_bucket: str, tmp_path: Path) -> None:
                     return names[pid], record
             return None
 
-        killed, killed_job = wait_until("a worker mid-run", victim)
+        def frozen_victim() -> tuple[Proc, dict[str, Any]] | None:
+            # Progress in the record lags the worker; freeze the candidate first, then confirm
+            # from the record that its job is still running there (a stopped process cannot
+            # finish it), so the kill always lands mid-run. CI once caught a job that had
+            # finished between the read and the kill.
+            found = victim()
+            if found is None:
+                return None
+            proc, record = found
+            proc.signal(signal.SIGSTOP)
+            now = serve.job(record["job_id"])
+            pid = (now.get("worker") or "").rsplit(":", 1)[-1]
+            if now.get("status") == "running" and pid == str(proc.pid):
+                return proc, now
+            proc.signal(signal.SIGCONT)
+            return None
+
+        killed, killed_job = wait_until("a worker mid-run", frozen_victim)
         killed.signal(signal.SIGKILL)
         assert killed.proc is not None
         killed.proc.wait(timeout=30)

@@ -199,6 +199,10 @@ def parse_declared(text: pl.Expr, column_type: str | DeclaredType) -> pl.Expr:
     """Text read from a file as its declared type (SPEC §3, §13), non-strictly: a value that
     does not parse becomes null (the reader counts those)."""
     declared = parse_column_type(column_type) if isinstance(column_type, str) else column_type
+    if declared.base == "int64":
+        # Read strictly (SPEC §3): `1.5` in an int64 column is a value that does not parse
+        # (null, counted), not 1; only the `cast` expression truncates.
+        return parse_int(text)
     return to_declared(text, STRING, declared)
 
 
