@@ -20,7 +20,9 @@ RUN_FIELDS = {
     "job_id",
     "partitions_written",
     "files_processed",
+    "files_skipped",
     "rows_read",
+    "rows_filtered",
     "rows_written",
     "rows_deduped",
     "duration_ms",
@@ -166,10 +168,12 @@ def test_demo_run_answers_with_real_counts(
     body = response.json()
     assert set(body) == RUN_FIELDS
     assert body["job_id"] == response.headers["x-job-id"]
-    assert body["files_processed"] == 5  # 7 inputs, 2 of them unusable
+    assert body["files_processed"] == 7  # every input read, the 2 unusable ones too
+    assert body["files_skipped"] == 2
     assert body["partitions_written"] == 6  # 3 months x 2 mappings
     assert body["rows_deduped"] == 3  # the February export repeats three January rows
-    assert body["rows_written"] == body["rows_read"] - 3 - 2  # deduped, zero-amount holds
+    assert body["rows_filtered"] == 2  # the zero-amount card holds, dropped by `where`
+    assert body["rows_written"] == body["rows_read"] - body["rows_deduped"] - body["rows_filtered"]
     assert len(body["errors"]) == 2
     assert any("2024-04-partial.csv" in e and "amount" in e for e in body["errors"])
     assert any("receipt-scan.csv" in e for e in body["errors"])

@@ -82,7 +82,8 @@ def test_serve_demo_answers_a_run_of_the_demo_pipeline(served: Served) -> None:
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["files_processed"] == 5
+    assert body["files_processed"] == 7  # 2 of them skipped
+    assert body["files_skipped"] == 2
     assert body["partitions_written"] == 6
     assert body["rows_written"] > 0
 

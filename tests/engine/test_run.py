@@ -74,7 +74,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_lands(ws: Workspace) ->
     ws.put("raw/6-notgzip.csv.gz", b"plain text")
     ws.put("raw/7-ignored.txt", "id,amount\nx,1\n")
     result = ws.run()
-    assert result.files_processed == 1
+    assert (result.files_processed, result.files_skipped) == (6, 5)  # skipped ones count too
     assert ws.read("t")["id"].to_list() == ["a"]
     by_file = skipped(result)
     assert set(kinds(result.errors)) == {IssueKind.FILE_SKIPPED}
@@ -404,7 +404,7 @@ def test_empty_and_header_only_files(ws: Workspace) -> None:
     ws.put("raw/a.csv", b"")
     ws.put("raw/b.csv", "id,amount\n")
     result = ws.run()
-    assert result.files_processed == 1
+    assert (result.files_processed, result.files_skipped) == (2, 1)
     assert list(skipped(result)) == ["a.csv"] and "empty" in skipped(result)["a.csv"]
     assert ws.read("t").height == 0
 
@@ -491,3 +491,40 @@ def test_a_table_without_mappings_is_reported_as_skipped(ws: Workspace) -> None:
     result = ws.run()
     assert result.warnings == [RunIssue(IssueKind.TABLE_UNFED, table="orphan")]
     assert result.warning_texts() == ["table 'orphan' is skipped: no mapping writes to it"]
+
+
+ZERO = {"kind": "num", "value": 0}
+
+
+def test_counts_account_for_every_file_and_row(ws: Workspace) -> None:
+    """SPEC §6: files_processed counts skipped files too; rows_read = rows_filtered +
+    rows_deduped + rows_written for one mapping."""
+    config = make_config(
+        source_schema=[("id", "string"), ("amount", "number")],
+        table_schema=[("id", "string"), ("amount", "float64")],
+        table_extra={"dedup_keys": ["id"]},
+        mapping_extra={"where": {"kind": "gt", "left": col("amount"), "right": ZERO}},
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "id,amount\na,1\nb,-1\na,2\nc,\n")  # b and c filtered, 2nd a deduped
+    ws.put("raw/b.csv", "nope\n")
+    result = ws.run()
+    assert (result.files_processed, result.files_skipped) == (2, 1)
+    assert (result.rows_read, result.rows_filtered, result.rows_deduped) == (4, 2, 1)
+    assert result.rows_written == 1
+
+
+def test_config_warnings_are_repeated_in_the_run(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("id", "string")],
+        table_schema=[("id", "string")],
+        table_extra={"dedup_key": ["id"]},  # a typo: nothing is deduplicated
+    )
+    ws.config(config)
+    ws.put("raw/a.csv", "id\na\na\n")
+    result = ws.run()
+    (warning,) = result.warnings
+    assert warning.kind == IssueKind.CONFIG_WARNING
+    text = result.warning_texts()[0]
+    assert "unknown field 'dedup_key'" in text and "dedup_keys" in text
+    assert result.rows_written == 2

@@ -55,18 +55,31 @@ class RunRequest(BaseModel):
 
 
 class RunResponse(BaseModel):
-    job_id: str
-    partitions_written: int
-    files_processed: int
-    rows_read: int
-    rows_written: int
-    rows_deduped: int
+    """Answer of `POST /jobs/run` (SPEC §6, §7): the counts let a reader account for every row
+    and every input file."""
+
+    job_id: str = Field(description="Id of the run; every log line of the run carries it")
+    partitions_written: int = Field(description="Parquet objects written")
+    files_processed: int = Field(
+        description="Input objects the run read, including those it then skipped"
+    )
+    files_skipped: int = Field(description="Of those, how many were skipped (see errors)")
+    rows_read: int = Field(description="Rows read from the inputs that were not skipped")
+    rows_filtered: int = Field(description="Rows dropped by `where`, over the mappings written")
+    rows_written: int = Field(description="Rows in the Parquet objects written")
+    rows_deduped: int = Field(description="Rows dropped as duplicates of `dedup_keys`")
     duration_ms: int = Field(description="The run itself, without waiting for its turn.")
     wait_ms: int = Field(
         description="Time spent waiting for the pipeline's lock and a run slot before the run."
     )
-    errors: list[str]
-    warnings: list[str]
+    errors: list[str] = Field(
+        description="Skipped files, failed mappings, sources without inputs; a run with "
+        "errors still answers 200 (the CLI exits 4)",
+        examples=[["pipelines/demo/raw/card/receipt-scan.csv: skipped: binary content"]],
+    )
+    warnings: list[str] = Field(
+        description="Values that became null, null partitions, config warnings (unknown fields)"
+    )
 
 
 class PartitionOut(BaseModel):

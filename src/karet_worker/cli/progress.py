@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 
 from rich.console import Console
@@ -9,7 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 
 class RichProgress:
-    """Counts files read, rows read and Parquet objects written while a run goes on.
+    """Files read out of those listed (`11/20`), rows read and Parquet objects written.
 
     Callbacks may come from engine worker threads; Rich's Progress is thread-safe.
     """
@@ -18,15 +19,21 @@ class RichProgress:
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description:<18}"),
-            TextColumn("[bold]{task.completed:>10,.0f}"),
+            TextColumn("[bold]{task.fields[shown]:>13}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
         )
-        self._files: TaskID = self._progress.add_task("files read", total=None)
+        self._files: TaskID = self._progress.add_task("files read", total=0, shown="0/0")
+        self._rows: TaskID = self._progress.add_task("rows read", total=None, shown="0")
+        self._partitions: TaskID = self._progress.add_task(
+            "partitions written", total=None, shown="0"
+        )
+        self._files_done = 0
         self._files_total = 0
-        self._rows: TaskID = self._progress.add_task("rows read", total=None)
-        self._partitions: TaskID = self._progress.add_task("partitions written", total=None)
+        self._rows_read = 0
+        self._written = 0
+        self._lock = threading.Lock()
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -42,11 +49,22 @@ class RichProgress:
 
     def files_found(self, count: int) -> None:
         self._files_total += count
-        self._progress.update(self._files, total=self._files_total)
+        self._show_files()
 
     def file_done(self, key: str, rows: int) -> None:
-        self._progress.advance(self._files)
-        self._progress.advance(self._rows, rows)
+        self._files_done += 1
+        self._rows_read += rows
+        self._show_files()
+        self._progress.update(self._rows, advance=rows, shown=f"{self._rows_read:,}")
 
     def partition_written(self, key: str) -> None:
-        self._progress.advance(self._partitions)
+        with self._lock:  # uploads finish on several threads
+            self._written += 1
+            shown = f"{self._written:,}"
+        self._progress.update(self._partitions, advance=1, shown=shown)
+
+    def _show_files(self) -> None:
+        shown = f"{self._files_done:,}/{self._files_total:,}"
+        self._progress.update(
+            self._files, completed=self._files_done, total=self._files_total, shown=shown
+        )

@@ -14,7 +14,9 @@ from karet_worker.engine.result import RunResult
 
 _COUNTS = (
     ("files processed", "files_processed"),
+    ("files skipped", "files_skipped"),
     ("rows read", "rows_read"),
+    ("rows filtered (where)", "rows_filtered"),
     ("rows written", "rows_written"),
     ("rows deduplicated", "rows_deduped"),
     ("partitions written", "partitions_written"),

@@ -48,6 +48,7 @@ class IssueKind(StrEnum):
     NULL_PARTITION = "null_partition"  # warning: rows under HIVE_NULL (mapping, count)
     TABLE_UNFED = "table_unfed"  # warning: no mapping writes to a table (table)
     TABLE_NOT_PRUNED = "table_not_pruned"  # warning: clean_run kept a table (table, detail)
+    CONFIG_WARNING = "config_warning"  # warning: validation warned, e.g. unknown field (detail)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def describe(issue: RunIssue) -> str:
             text = f"table '{i.table}' is skipped: no mapping writes to it"
         case IssueKind.TABLE_NOT_PRUNED:
             text = f"clean_run: table '{i.table}' was not pruned because {i.detail}"
+        case IssueKind.CONFIG_WARNING:
+            text = f"config: {i.detail}"
         case _:
             assert_never(i.kind)
     return capped(text)
@@ -136,8 +139,10 @@ _ISSUES = ("errors", "warnings")
 class RunResult:
     job_id: str
     partitions_written: int = 0
-    files_processed: int = 0
+    files_processed: int = 0  # every input read, also those then skipped (as the seed counts)
+    files_skipped: int = 0  # of those, how many were skipped with an error
     rows_read: int = 0
+    rows_filtered: int = 0  # dropped by `where`, summed over the mappings written
     rows_written: int = 0
     rows_deduped: int = 0
     duration_ms: int = 0  # the run itself, from reading the config to the last write

@@ -11,7 +11,7 @@ from collections.abc import MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -21,6 +21,7 @@ from karet_worker.config.model import (
     PipelineConfig,
     SourceContainer,
 )
+from karet_worker.config.problems import Problem
 from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
@@ -116,7 +117,14 @@ class Runner:
         return result
 
 
-def load_config(store: ObjectStore, prefix: str) -> PipelineConfig:
+class StoredConfig(NamedTuple):
+    """A valid config and its validation warnings (unknown fields: usually typos)."""
+
+    config: PipelineConfig
+    warnings: list[Problem]
+
+
+def load_config(store: ObjectStore, prefix: str) -> StoredConfig:
     """The validated config at `<prefix>pipeline.json`, or ConfigNotFound / ConfigInvalid."""
     key = PipelineKeys(prefix).config
     try:
@@ -130,7 +138,7 @@ def load_config(store: ObjectStore, prefix: str) -> PipelineConfig:
         raise ConfigInvalid(
             f"{key} is invalid ({len(problems)} problem(s)); first: {first}", problems
         )
-    return report.config
+    return StoredConfig(report.config, report.warnings)
 
 
 class _JobLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -153,9 +161,11 @@ class _MappingState:
     files_ok: int = 0
     files_failed: int = 0
     rows_deduped: int = 0
+    rows_filtered: int = 0
     null_partition_rows: int = 0
     cast_failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending_deduped: int = 0
+    pending_filtered: int = 0
     pending_nulls: int = 0
     pending_casts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -165,6 +175,7 @@ class _MappingState:
         if self.dedup is not None:
             self.dedup.commit()
         self.rows_deduped += self.pending_deduped
+        self.rows_filtered += self.pending_filtered
         self.null_partition_rows += self.pending_nulls
         for column, count in self.pending_casts.items():
             self.cast_failures[column] += count
@@ -181,6 +192,7 @@ class _MappingState:
 
     def _clear_pending(self) -> None:
         self.pending_deduped = 0
+        self.pending_filtered = 0
         self.pending_nulls = 0
         self.pending_casts = defaultdict(int)
 
@@ -225,8 +237,12 @@ class _Run:
         self.unplanned_tables: set[str] = set()  # tables of mappings that could not be planned
 
     def execute(self) -> None:
-        config = load_config(self.store, self.prefix)
+        config, warnings = load_config(self.store, self.prefix)
         self.log.info("run started", extra={"clean_run": self.clean_run})
+        # validate says them; a run repeats them, or a typo'd `dedup_key` silently dedups nothing
+        self.result.warnings.extend(
+            RunIssue(IssueKind.CONFIG_WARNING, detail=warning.message) for warning in warnings
+        )
         states = self.states = self._plan(config, self._load_dimensions(config))
         fed = {s.plan.table.id for s in states} | self.unplanned_tables
         for table in config.analytic_tables:
@@ -322,6 +338,7 @@ class _Run:
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
         for key, future in fetches:
             self.check(RunStage.reading)
+            self.result.files_processed += 1  # skipped files too (SPEC §6)
             try:
                 local = future.result()
                 with removing(local.path, temporary=local.temporary) as path:
@@ -341,7 +358,6 @@ class _Run:
             checker.commit()
             for state in states:
                 state.commit()
-            self.result.files_processed += 1
             self.result.rows_read += rows
             if self.progress is not None:
                 self.progress.file_done(key, rows)
@@ -353,6 +369,9 @@ class _Run:
         checker.rollback()
         for state in states:
             state.rollback()
+        self.result.files_skipped += 1
+        if self.progress is not None:
+            self.progress.file_done(key, 0)
         issue = RunIssue(IssueKind.FILE_SKIPPED, file=key, detail=capped(reason))
         self.result.errors.append(issue)
         self.log.warning("input skipped", extra={"key": key, "reason": issue.detail})
@@ -412,6 +431,7 @@ class _Run:
         for column, count in flag_counts(batch, plan.cast_flags).items():
             state.pending_casts[column] += count
         kept = batch if plan.where is None else batch.filter(pl.col(WHERE_FLAG))
+        state.pending_filtered += batch.height - kept.height
         state.checker.observe(kept)
         if state.dedup is not None:
             before = kept.height
@@ -500,6 +520,7 @@ class _Run:
     def _warn_counts(self, state: _MappingState) -> None:
         plan = state.plan
         self.result.rows_deduped += state.rows_deduped
+        self.result.rows_filtered += state.rows_filtered
         types = {c.name: c.type for c in plan.table.columns}
         for column, count in state.cast_failures.items():
             self.result.warnings.append(
@@ -576,6 +597,8 @@ def _polars_reason(exc: Exception) -> str:
 def _counts(result: RunResult) -> dict[str, int]:
     return {
         "files_processed": result.files_processed,
+        "files_skipped": result.files_skipped,
+        "rows_filtered": result.rows_filtered,
         "partitions_written": result.partitions_written,
         "rows_read": result.rows_read,
         "rows_written": result.rows_written,
