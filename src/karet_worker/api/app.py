@@ -21,7 +21,7 @@ from karet_worker.api.routes_job_events import job_events_router
 from karet_worker.api.routes_jobs import jobs_router
 from karet_worker.api.routes_ops import ops_router
 from karet_worker.api.routes_queue import queue_router
-from karet_worker.api.schemas import RunRequest
+from karet_worker.api.schemas import PreviewRequest, RunRequest
 from karet_worker.config.model import PipelineConfig
 from karet_worker.jobs.changes import JobChanges, RedisChanges
 from karet_worker.jobs.runtime import JobsRuntime
@@ -85,7 +85,7 @@ def create_app(
     app.include_router(ops_router(store, jobs.queue, jobs.metrics))
     app.include_router(authoring_router(store, guard))
     install_error_handlers(app)
-    install_openapi(app, [PipelineConfig, RunRequest, S3EventNotification])
+    install_openapi(app, [PipelineConfig, RunRequest, PreviewRequest, S3EventNotification])
     # Added last = outermost: the 500 guard wraps everything, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(InternalErrorMiddleware)

@@ -149,3 +149,61 @@ class InferResponse(BaseModel):
     )
     columns: list[InferredColumn]
     notes: list[str] = Field(description="What a person should check: ambiguous formats...")
+
+
+class PreviewRequest(BaseModel):
+    """Body of `POST /config/preview`; unknown fields are rejected (they are usually typos)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any] = Field(
+        description="The PipelineConfig to preview (validated as by /config/validate; an "
+        "invalid one answers 422 with paths under /config)",
+        json_schema_extra={"$ref": "#/components/schemas/PipelineConfig"},
+    )
+    pipeline_prefix: StrictStr | None = Field(
+        default=None,
+        description="Read the inputs of the sources not given inline from this pipeline prefix",
+        examples=["pipelines/demo/"],
+    )
+    mapping_id: StrictStr | None = Field(
+        default=None, description="Preview only this mapping (default: every mapping)"
+    )
+    limit: int = Field(
+        default=20, ge=1, le=1000, description="Output rows per mapping", examples=[20]
+    )
+    sources: dict[str, StrictStr] = Field(
+        default_factory=dict,
+        description="Inline input per source id (CSV text, or NDJSON for ndjson sources), "
+        "used instead of the source's files",
+        examples=[{"bank": "date,description,amount\n2024-01-02,PRET A MANGER,-4.10\n"}],
+    )
+
+
+class MappingPreviewOut(BaseModel):
+    """The first output rows of one mapping, as a run would write them."""
+
+    mapping_id: str
+    table_id: str
+    schema_: list[dict[str, str]] = Field(
+        alias="schema", description="The table's columns: [{name, type}]"
+    )
+    rows: list[dict[str, Any]] = Field(
+        description="Every table column (partition keys too), dates as ISO text; partitions "
+        "in key order, rows in input order within each"
+    )
+    rows_read: int = Field(description="Source rows read (a preview stops early)")
+    rows_filtered: int = Field(description="Of those, dropped by `where`")
+    rows_deduped: int = Field(description="Dropped as duplicates of `dedup_keys`")
+    partitions: list[str] = Field(examples=[["year=2024/month=01"]])
+    errors: list[str] = Field(
+        description="Skipped files, assertion failures over the rows previewed"
+    )
+    warnings: list[str]
+
+
+class PreviewResponse(BaseModel):
+    """Answer of `POST /config/preview`: nothing was written."""
+
+    mappings: list[MappingPreviewOut]
+    warnings: list[str] = Field(description="About the whole config, e.g. unknown fields")

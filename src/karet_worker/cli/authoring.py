@@ -1,4 +1,4 @@
-"""The authoring commands (SPEC §14): `tables` (and `preview`, `infer`)."""
+"""The authoring commands (SPEC §14): `preview`, `infer` and `tables`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from karet_worker.authoring.infer import SAMPLE_BYTES, NoSample, Sample, infer_source, store_samples
+from karet_worker.authoring.preview import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Preview,
+    PreviewRequestError,
+    preview_config,
+)
 from karet_worker.authoring.tables import (
     PipelineNotFound,
     TableSummary,
@@ -27,6 +34,11 @@ from karet_worker.cli.common import (
     store_location,
 )
 from karet_worker.cli.exits import ExitCode
+from karet_worker.cli.render import print_problems
+from karet_worker.config.validate import validate_json
+from karet_worker.engine.prefix import prefix_problems
+from karet_worker.engine.result import ConfigInvalid, ConfigNotFound
+from karet_worker.engine.run import StoredConfig, load_config
 from karet_worker.storage.base import StorageUnavailable
 
 
@@ -164,3 +176,119 @@ def _relative_to_pipeline(prefix: str) -> str | None:
     if len(parts) > 3 and parts[0] == "pipelines":
         return "/".join(parts[2:])
     return None
+
+
+def preview(
+    target: str = typer.Argument(
+        ...,
+        help="A pipeline prefix in the store (pipelines/demo/), or a pipeline.json file.",
+    ),
+    mapping: str | None = typer.Option(None, "--mapping", help="Only this mapping's rows."),
+    limit: int = typer.Option(
+        DEFAULT_LIMIT, "--limit", min=1, max=MAX_LIMIT, help="Output rows per mapping."
+    ),
+    inline: list[str] = typer.Option(
+        [],
+        "--source",
+        help="SOURCE_ID=FILE: read this sample file for that source instead of its folder "
+        "(repeatable).",
+    ),
+    prefix: str | None = typer.Option(
+        None,
+        "--prefix",
+        help="With a pipeline.json file: read the other sources' inputs from this pipeline "
+        "prefix in the store (default: the prefix the file sits under in the local store).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """The first output rows of each mapping as a run would write them, with schema,
+    partitions, counts, errors and warnings. Evaluated by the run's own engine on the first
+    input files (or --source samples); nothing is written."""
+    settings = load_settings()
+    samples = dict(_inline_sample(item) for item in inline)
+    if target.endswith(".json") and Path(target).is_file():
+        file = Path(target)
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise fail(f"cannot read {file}: {exc.strerror or exc}", ExitCode.USAGE) from None
+        report = validate_json(raw)
+        if report.config is None:
+            err = stderr()
+            print_problems(err, [p.to_dict() for p in report.problems], label="error")
+            raise fail(f"{file}: {len(report.problems)} problem(s)", ExitCode.INVALID)
+        stored = StoredConfig(report.config, report.warnings)
+        prefix = checked_prefix(prefix) if prefix else _prefix_of(file, settings.data_dir)
+        store = open_existing_store(settings, create=False) if prefix else None
+    else:
+        prefix = checked_prefix(target)
+        store = open_existing_store(settings, create=False)
+        try:
+            stored = load_config(store, prefix)
+        except ConfigNotFound as exc:
+            raise fail(
+                f"{exc} in the store at {store_location(settings)}", ExitCode.INVALID
+            ) from None
+        except ConfigInvalid as exc:
+            print_problems(stderr(), exc.problems, label="error")
+            raise fail(str(exc), ExitCode.INVALID) from None
+    try:
+        result = preview_config(
+            store, stored, prefix=prefix, inline=samples, mapping_id=mapping, limit=limit
+        )
+    except PreviewRequestError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from None
+    except StorageUnavailable as exc:
+        raise fail(str(exc), ExitCode.STORAGE) from None
+    if as_json:
+        print_json(result.body())
+        return
+    print_preview(Console(soft_wrap=True), result)
+
+
+def _inline_sample(item: str) -> tuple[str, bytes]:
+    source_id, sep, name = item.partition("=")
+    if not sep or not source_id or not name:
+        raise fail(f"--source {item!r}: expected SOURCE_ID=FILE", ExitCode.USAGE)
+    try:
+        return source_id, Path(name).read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {name}: {exc.strerror or exc}", ExitCode.USAGE) from None
+
+
+def _prefix_of(file: Path, data_dir: Path) -> str | None:
+    """`<data dir>/pipelines/demo/pipeline.json` -> "pipelines/demo/"; None elsewhere."""
+    try:
+        relative = file.resolve().parent.relative_to(data_dir.expanduser().resolve())
+    except ValueError:
+        return None
+    prefix = f"{relative.as_posix()}/"
+    return None if prefix == "./" or prefix_problems(prefix) else prefix
+
+
+def print_preview(console: Console, result: Preview) -> None:
+    for message in result.warnings:
+        console.print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
+    for m in result.mappings:
+        grid = Table(
+            title=f"mapping '{m.mapping_id}' -> table '{m.table_id}'", title_justify="left"
+        )
+        for column in m.schema:
+            grid.add_column(f"{column['name']}\n{column['type']}")
+        for row in m.rows:
+            grid.add_row(*("" if v is None else str(v) for v in row.values()))
+        console.print(grid)
+        counts = (
+            f"{len(m.rows)} row(s) shown; rows read {m.rows_read:,}, filtered by where "
+            f"{m.rows_filtered:,}, deduplicated {m.rows_deduped:,}"
+        )
+        console.print(Text(counts))
+        if m.partitions:
+            console.print(Text(f"partitions: {', '.join(m.partitions)}"), soft_wrap=True)
+        for label, messages, style in (
+            ("error", m.errors, "red"),
+            ("warning", m.warnings, "yellow"),
+        ):
+            for message in messages:
+                console.print(Text(f"{label}: {message}", style=style), soft_wrap=True)
+        console.print()

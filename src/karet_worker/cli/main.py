@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from karet_worker.cli.authoring import infer, tables
+from karet_worker.cli.authoring import infer, preview, tables
 from karet_worker.cli.common import (
     ALLOW_ERRORS_HELP,
     JSON_HELP,
@@ -307,8 +307,9 @@ def _announce(settings: Settings, host: str, demo: bool, kept: bool) -> None:
     )
 
 
-app.command()(tables)
+app.command()(preview)
 app.command()(infer)
+app.command()(tables)
 
 
 if __name__ == "__main__":

@@ -79,10 +79,17 @@ def summary(problems: Sequence[Problem]) -> str:
     return f"{first.message}{where}{tail}"
 
 
-def validation_body(report: ValidationReport) -> dict[str, Any]:
+def validation_body(report: ValidationReport, *, under: str = "") -> dict[str, Any]:
     """The `/config/validate` answer (SPEC §7) for a report; `validate --json` prints it too:
     `{"ok": true, "warnings": [...]}` or `{"ok": false, "error", "message", "details",
-    "warnings"}`."""
+    "warnings"}`. `under` prefixes every path, for a config sent inside a larger document
+    (`/config` in a preview request)."""
+    if under:
+        report = ValidationReport(
+            report.config,
+            [Problem(p.kind, p.message, under + p.path) for p in report.problems],
+            [Problem(w.kind, w.message, under + w.path) for w in report.warnings],
+        )
     warnings = [w.to_dict() for w in report.warnings]
     if report.ok:
         return {"ok": True, "warnings": warnings}

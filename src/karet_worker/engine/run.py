@@ -116,6 +116,52 @@ class Runner:
         )
         return result
 
+    def preview(
+        self,
+        stored: StoredConfig,
+        prefix: str,
+        *,
+        limit: int,
+        max_rows_read: int,
+        mapping_id: str | None = None,
+    ) -> tuple[RunResult, list[MappingSample]]:
+        """The run's own reading and per-chunk evaluation (where, assertions, dedup, output
+        types, partitions) of the inputs under `prefix`, stopping once every mapping has
+        `limit` output rows or a source has given `max_rows_read` rows; nothing is written.
+        No prefix lock: a preview never writes, so it may overlap a run."""
+        result = RunResult(job_id=uuid.uuid4().hex)
+        with (
+            ScratchDir(self.work_root, WORKDIR_LABEL) as workdir,
+            ThreadPoolExecutor(self.limits.io_concurrency, thread_name_prefix="karet-io") as pool,
+        ):
+            writers = Writers(self.limits)
+            context = _Context(self.store, self.limits, self.budget, workdir.path, pool, writers)
+            run = _Run(context, prefix, False, result, None)
+            run.row_limit = limit
+            run.max_rows_read = max_rows_read
+            try:
+                states = run.transform(stored, mapping_id)
+                samples = [run.sample(state, limit) for state in states]
+            finally:
+                run.release()
+                writers.shutdown()
+        return result, samples
+
+
+@dataclass(frozen=True)
+class MappingSample:
+    """What a preview shows of one mapping: its first output rows as the run would write them
+    (every table column, in table order; partitions in key order, rows in ingest order within
+    each), the partition paths seen and the mapping's counts."""
+
+    plan: MappingPlan
+    rows: pl.DataFrame
+    partitions: list[str]
+    rows_read: int  # from its source
+    rows_filtered: int
+    rows_deduped: int
+    violations: list[str]
+
 
 class StoredConfig(NamedTuple):
     """A valid config and its validation warnings (unknown fields: usually typos)."""
@@ -166,6 +212,7 @@ class _MappingState:
     cast_failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending_deduped: int = 0
     pending_filtered: int = 0
+    pending_kept: int = 0  # rows added to the spill for the file being read
     pending_nulls: int = 0
     pending_casts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -193,6 +240,7 @@ class _MappingState:
     def _clear_pending(self) -> None:
         self.pending_deduped = 0
         self.pending_filtered = 0
+        self.pending_kept = 0
         self.pending_nulls = 0
         self.pending_casts = defaultdict(int)
 
@@ -235,15 +283,33 @@ class _Run:
         self.check: Checkpoint = _go_on
         self.record_filters: dict[str, pl.Expr | None] = {}  # source id -> its record_filter
         self.unplanned_tables: set[str] = set()  # tables of mappings that could not be planned
+        self.rows_by_source: dict[str, int] = defaultdict(int)
+        # A preview stops reading once every mapping has this many rows (None: a run)...
+        self.row_limit: int | None = None
+        # ... or once a source has given this many rows (its `where` may keep none)
+        self.max_rows_read: int | None = None
 
     def execute(self) -> None:
-        config, warnings = load_config(self.store, self.prefix)
+        stored = load_config(self.store, self.prefix)
         self.log.info("run started", extra={"clean_run": self.clean_run})
+        states = self.transform(stored)
+        self.check(RunStage.writing)
+        written, failed_tables = self._load(states)
+        if self.clean_run:
+            self.check(RunStage.pruning)
+            self._prune(stored.config, states, written, failed_tables | self.unplanned_tables)
+
+    def transform(self, stored: StoredConfig, mapping_id: str | None = None) -> list[_MappingState]:
+        """Everything but writing: plan the mappings (all, or the one `mapping_id`), read each
+        source once and evaluate its mappings chunk by chunk."""
+        config, warnings = stored
         # validate says them; a run repeats them, or a typo'd `dedup_key` silently dedups nothing
         self.result.warnings.extend(
             RunIssue(IssueKind.CONFIG_WARNING, detail=warning.message) for warning in warnings
         )
         states = self.states = self._plan(config, self._load_dimensions(config))
+        if mapping_id is not None:
+            states = [s for s in states if s.plan.mapping.id == mapping_id]
         fed = {s.plan.table.id for s in states} | self.unplanned_tables
         for table in config.analytic_tables:
             if table.id not in fed:
@@ -252,11 +318,36 @@ class _Run:
             mine = [s for s in states if s.plan.source.id == source.id]
             if mine:
                 self._extract_and_transform(source, mine)
-        self.check(RunStage.writing)
-        written, failed_tables = self._load(states)
-        if self.clean_run:
-            self.check(RunStage.pruning)
-            self._prune(config, states, written, failed_tables | self.unplanned_tables)
+        return states
+
+    def sample(self, state: _MappingState, limit: int) -> MappingSample:
+        """The first `limit` rows a run would write for this mapping (see MappingSample): its
+        output files are completed in the local work directory, as a run's are before upload,
+        and their first rows read back."""
+        frames: list[pl.DataFrame] = []
+        segments: list[str] = []
+        try:
+            for segment, path, written in state.output.finish():
+                written.result()
+                segments.append(segment)
+                wanted = limit - sum(f.height for f in frames)
+                if wanted > 0:
+                    frames.append(pl.read_parquet(path, n_rows=wanted))
+        finally:
+            state.output.discard()
+        columns = [c.name for c in state.plan.table.columns]
+        schema = {c.name: declared_dtype(c.type) for c in state.plan.table.columns}
+        rows = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+        violations = self.source_violations.get(state.plan.source.id, [])
+        return MappingSample(
+            plan=state.plan,
+            rows=rows.select(columns),
+            partitions=[s for s in segments if s],
+            rows_read=self.rows_by_source.get(state.plan.source.id, 0),
+            rows_filtered=state.rows_filtered,
+            rows_deduped=state.rows_deduped,
+            violations=violations + state.checker.violations(),
+        )
 
     def release(self) -> None:
         """Give every output's memory back to the process budget, whatever happened."""
@@ -302,8 +393,10 @@ class _Run:
                 )
                 self.unplanned_tables.add(table.id)
                 continue
+            # a preview shows partition key columns too; a run stores them in the path only
+            kept = plan.payload if self.row_limit is None else [c.name for c in table.columns]
             types = {c.name: declared_dtype(c.type) for c in table.columns}
-            payload = pl.Schema({name: types[name] for name in plan.payload})
+            payload = pl.Schema({name: types[name] for name in kept})
             output = StagedOutput(
                 self.workdir / f"out-{index:04d}",
                 payload,
@@ -338,6 +431,8 @@ class _Run:
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
         for key, future in fetches:
             self.check(RunStage.reading)
+            if self._enough(source, states):
+                break
             self.result.files_processed += 1  # skipped files too (SPEC §6)
             try:
                 local = future.result()
@@ -359,6 +454,7 @@ class _Run:
             for state in states:
                 state.commit()
             self.result.rows_read += rows
+            self.rows_by_source[source.id] += rows
             if self.progress is not None:
                 self.progress.file_done(key, rows)
         self.source_violations[source.id] = checker.violations()
@@ -404,6 +500,8 @@ class _Run:
             for state in states:
                 self._transform_batch(state, apply_plan(state.plan, frame.lazy()).collect())
             self._relieve_memory()
+            if self._enough(source, states, rows):
+                break  # a preview has what it shows: the rest of the file is not read
         if skipped:
             self.result.warnings.append(
                 RunIssue(
@@ -426,6 +524,18 @@ class _Run:
             )
         return rows
 
+    def _enough(
+        self, source: SourceContainer, states: list[_MappingState], reading: int = 0
+    ) -> bool:
+        """A preview stops when every mapping has `row_limit` rows, or the source has given
+        `max_rows_read` rows (counting `reading`, those of the file being read); a run never."""
+        if self.row_limit is None:
+            return False
+        read = self.rows_by_source[source.id] + reading
+        if self.max_rows_read is not None and read >= self.max_rows_read:
+            return True
+        return all(s.output.rows + s.pending_kept >= self.row_limit for s in states)
+
     def _transform_batch(self, state: _MappingState, batch: pl.DataFrame) -> None:
         plan = state.plan
         for column, count in flag_counts(batch, plan.cast_flags).items():
@@ -437,6 +547,7 @@ class _Run:
             before = kept.height
             kept = state.dedup.first_new(kept)
             state.pending_deduped += before - kept.height
+        state.pending_kept += kept.height
         if not plan.partition_columns:
             state.output.add("", kept)
             return
