@@ -255,9 +255,11 @@ def test_source_column_assertions_fail_every_mapping_of_that_source(ws: Workspac
         )
         assert failures == [
             f"mapping '{mapping_id}' failed an assertion: source 'src' column 'amount' "
-            "violates max 10.0: 1 row(s); nothing written for this mapping",
+            "violates max 10.0: 1 row(s), e.g. 20.0 (pipelines/t/raw/a.csv); nothing written "
+            "for this mapping",
             f"mapping '{mapping_id}' failed an assertion: source 'src' column 'id' "
-            "violates not_null: 1 row(s); nothing written for this mapping",
+            "violates not_null: 1 row(s), e.g. null (pipelines/t/raw/a.csv); nothing written "
+            "for this mapping",
         ]
     assert kinds(result.errors) == [IssueKind.ASSERTION_FAILED] * 4
 
@@ -528,3 +530,33 @@ def test_config_warnings_are_repeated_in_the_run(ws: Workspace) -> None:
     text = result.warning_texts()[0]
     assert "unknown field 'dedup_key'" in text and "dedup_keys" in text
     assert result.rows_written == 2
+
+
+def test_assertion_messages_name_five_offending_values_with_their_files(ws: Workspace) -> None:
+    config = make_config(
+        source_schema=[("id", "string"), ("amount", "float64")],
+        table_schema=[("id", "string"), ("amount", "float64")],
+    )
+    table = config["analytic_tables"][0]["schema"]
+    table[0]["assertions"] = {"unique": True, "accepted_values": ["a", "b", "c"]}
+    table[1]["assertions"] = {"min": 0}
+    ws.config(config)
+    ws.put("raw/1.csv", "id,amount\na,-1\nb,-2\n")
+    ws.put("raw/2.csv", "id,amount\nzz,1\n,2\n")  # skipped below: its values must not show
+    ws.put("raw/3.csv", "id,amount\na,-3\nq,-4\nb,-5\nc,-6\nd,-7\n")
+    ws.put("raw/2.csv", 'id,amount,x\nzz,1\n"broken\n')
+    result = ws.run()
+    details = {e.detail.split(" violates ")[1].split(":")[0]: e.detail for e in result.errors
+               if e.kind == IssueKind.ASSERTION_FAILED}  # fmt: skip
+    assert details["min 0.0"].endswith(
+        ": 7 row(s), e.g. -1.0 (pipelines/t/raw/1.csv), -2.0 (pipelines/t/raw/1.csv), "
+        "-3.0 (pipelines/t/raw/3.csv), -4.0 (pipelines/t/raw/3.csv), -5.0 (pipelines/t/raw/3.csv)"
+    )
+    assert details["unique"].endswith(
+        ": 2 row(s), e.g. 'a' (pipelines/t/raw/3.csv), 'b' (pipelines/t/raw/3.csv)"
+    )
+    assert (
+        "'q' (pipelines/t/raw/3.csv), 'd' (pipelines/t/raw/3.csv)"
+        in details["accepted_values ['a', 'b', 'c']"]
+    )
+    assert "zz" not in " ".join(details.values())

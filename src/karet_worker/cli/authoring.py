@@ -205,6 +205,7 @@ def preview(
     partitions, counts, errors and warnings. Evaluated by the run's own engine on the first
     input files (or --source samples); nothing is written."""
     settings = load_settings()
+    configure_logging("error")  # skipped files are listed with the rows, not logged
     samples = dict(_inline_sample(item) for item in inline)
     if target.endswith(".json") and Path(target).is_file():
         file = Path(target)

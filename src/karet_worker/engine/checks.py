@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from karet_worker.config.model import ColumnSchema
+from karet_worker.engine.columns import INTERNAL
 from karet_worker.engine.keys import KeySet
+
+# Offending values named per violated rule: enough to recognise the pattern, few enough to
+# keep the message one line.
+MAX_EXAMPLES = 5
 
 
 @dataclass
@@ -19,6 +24,18 @@ class _ColumnCheck:
     unique: KeySet | None
     counts: dict[str, int] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)  # rule -> "value (file)"
+    pending_examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_examples(self, label: str, values: pl.Series, file: str | None) -> None:
+        """Keep up to MAX_EXAMPLES offending values per rule, each with its input file."""
+        mine = self.pending_examples.setdefault(label, [])
+        room = MAX_EXAMPLES - len(self.examples.get(label, [])) - len(mine)
+        for value in values.head(max(0, room)).to_list():
+            text = (
+                "null" if value is None else repr(value) if isinstance(value, str) else str(value)
+            )
+            mine.append(f"{text} ({file})" if file else text)
 
 
 class AssertionChecker:
@@ -37,42 +54,57 @@ class AssertionChecker:
             unique = KeySet([column.name]) if a is not None and a.unique else None
             self._checks.append(_ColumnCheck(column, unique))
 
-    def observe(self, frame: pl.DataFrame) -> None:
-        """Count the violations in one batch of rows (for a table: after `where`, before dedup)."""
+    def observe(self, frame: pl.DataFrame, file: str | None = None) -> None:
+        """Count the violations in one batch of rows (for a table: after `where`, before dedup)
+        read from `file`, keeping the first offending values as examples."""
         if frame.is_empty():
             return
-        exprs: list[pl.Expr] = []
-        for check in self._checks:
-            exprs.extend(_violation_counts(check.column))
+        predicates = {id(c): _violations(c.column) for c in self._checks}
+        exprs = [
+            rule.sum().alias(f"{c.column.name}\x00{label}")
+            for c in self._checks
+            for label, rule in predicates[id(c)].items()
+        ]
         totals = frame.select(exprs).row(0, named=True) if exprs else {}
         for check in self._checks:
             name = check.column.name
-            for label in ("not_null", "accepted_values", "min", "max"):
+            for label, rule in predicates[id(check)].items():
                 value = totals.get(f"{name}\x00{label}")
                 if value:
                     check.pending[label] = check.pending.get(label, 0) + int(value)
+                    check.add_examples(label, frame.filter(rule).get_column(name), file)
             if check.unique is not None:
-                values = frame.select(name).drop_nulls()
-                duplicates = values.height - check.unique.first_new(values).height
+                values = frame.select(name).drop_nulls().with_row_index(_ROW)
+                first = check.unique.first_new(values)
+                duplicates = values.height - first.height
                 if duplicates:
                     check.pending["unique"] = check.pending.get("unique", 0) + duplicates
+                    repeated = values.filter(~pl.col(_ROW).is_in(first.get_column(_ROW).implode()))
+                    check.add_examples("unique", repeated.get_column(name), file)
 
     def commit(self) -> None:
         for check in self._checks:
             for label, count in check.pending.items():
                 check.counts[label] = check.counts.get(label, 0) + count
+            for label, found in check.pending_examples.items():
+                check.examples.setdefault(label, []).extend(found)
             check.pending = {}
+            check.pending_examples = {}
             if check.unique is not None:
                 check.unique.commit()
 
     def rollback(self) -> None:
         for check in self._checks:
             check.pending = {}
+            check.pending_examples = {}
             if check.unique is not None:
                 check.unique.rollback()
 
     def violations(self) -> list[str]:
-        """One message per violated assertion, naming the column, the rule and the count."""
+        """One message per violated assertion, naming the column, the rule, the count and up
+        to MAX_EXAMPLES offending values with their files:
+        "column 'amount' violates min 0.0: 2 row(s), e.g. -5.0 (p/raw/a.csv), -1.0 (p/raw/b.csv)"
+        """
         messages: list[str] = []
         for check in self._checks:
             column = check.column
@@ -85,29 +117,36 @@ class AssertionChecker:
                     "min": f"min {a.min if a else ''}",
                     "max": f"max {a.max if a else ''}",
                 }[label]
-                messages.append(f"{self._subject} '{column.name}' violates {rule}: {count} row(s)")
+                examples = check.examples.get(label, [])
+                shown = f", e.g. {', '.join(examples)}" if examples else ""
+                messages.append(
+                    f"{self._subject} '{column.name}' violates {rule}: {count} row(s){shown}"
+                )
         return messages
 
 
-def _violation_counts(column: ColumnSchema) -> list[pl.Expr]:
-    """Per-rule counts of violating rows, as named aggregations over one batch."""
+_ROW = INTERNAL + "assertion:row"
+
+
+def _violations(column: ColumnSchema) -> dict[str, pl.Expr]:
+    """Per rule (but `unique`, which needs the keys seen), the predicate of violating rows."""
     value = pl.col(column.name)
     a = column.assertions
-    key = f"{column.name}\x00"
-    exprs: list[pl.Expr] = []
+    rules: dict[str, pl.Expr] = {}
     if not column.nullable or (a is not None and a.not_null):
-        exprs.append(value.is_null().sum().alias(key + "not_null"))
+        rules["not_null"] = value.is_null()
     if a is None:
-        return exprs
+        return rules
     if a.accepted_values:
         accepted = pl.Series(values=[_text(v) for v in a.accepted_values], dtype=pl.String)
-        outside = value.is_not_null() & ~_as_text(value, column).is_in(accepted.implode())
-        exprs.append(outside.sum().alias(key + "accepted_values"))
+        rules["accepted_values"] = value.is_not_null() & ~_as_text(value, column).is_in(
+            accepted.implode()
+        )
     if a.min is not None:
-        exprs.append((_as_number(value, column) < a.min).sum().alias(key + "min"))
+        rules["min"] = (_as_number(value, column) < a.min).fill_null(False)
     if a.max is not None:
-        exprs.append((_as_number(value, column) > a.max).sum().alias(key + "max"))
-    return exprs
+        rules["max"] = (_as_number(value, column) > a.max).fill_null(False)
+    return rules
 
 
 def _text(value: str | int | float | bool) -> str:

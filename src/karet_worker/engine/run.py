@@ -496,9 +496,10 @@ class _Run:
             if chunk.skipped is not None:
                 skipped.append(chunk.skipped)
             frame = chunk.frame if keep is None else chunk.frame.filter(keep)
-            checker.observe(frame)
+            checker.observe(frame, key)
             for state in states:
-                self._transform_batch(state, apply_plan(state.plan, frame.lazy()).collect())
+                batch = apply_plan(state.plan, frame.lazy()).collect()
+                self._transform_batch(state, batch, key)
             self._relieve_memory()
             if self._enough(source, states, rows):
                 break  # a preview has what it shows: the rest of the file is not read
@@ -536,13 +537,13 @@ class _Run:
             return True
         return all(s.output.rows + s.pending_kept >= self.row_limit for s in states)
 
-    def _transform_batch(self, state: _MappingState, batch: pl.DataFrame) -> None:
+    def _transform_batch(self, state: _MappingState, batch: pl.DataFrame, key: str) -> None:
         plan = state.plan
         for column, count in flag_counts(batch, plan.cast_flags).items():
             state.pending_casts[column] += count
         kept = batch if plan.where is None else batch.filter(pl.col(WHERE_FLAG))
         state.pending_filtered += batch.height - kept.height
-        state.checker.observe(kept)
+        state.checker.observe(kept, key)
         if state.dedup is not None:
             before = kept.height
             kept = state.dedup.first_new(kept)
