@@ -9,6 +9,7 @@ from importlib.metadata import version
 import anyio.to_thread
 from fastapi import FastAPI, Response
 from fastapi.params import Depends
+from fastapi_offline import FastAPIOffline
 
 from karet_worker.api.auth import bearer_guard
 from karet_worker.api.errors import install_error_handlers
@@ -61,7 +62,9 @@ def create_app(
             await changes.aclose()
             await anyio.to_thread.run_sync(jobs.stop)
 
-    app = FastAPI(
+    # Swagger UI and ReDoc with their scripts served by the worker (fastapi-offline ships them),
+    # not from a CDN: /docs works on a machine without internet.
+    app = FastAPIOffline(
         title="karet-worker",
         version=version("karet-worker"),
         description="Runs Karet data pipelines: CSV on S3 -> Polars -> partitioned Parquet.",

@@ -16,7 +16,7 @@ from karet_worker.api.openapi import json_body
 from karet_worker.api.schemas import (
     ErrorEnvelope,
     InferResponse,
-    PreviewRequest,
+    PreviewBody,
     PreviewResponse,
     TablesResponse,
     ValidateFailed,
@@ -152,10 +152,10 @@ def authoring_router(store: ObjectStore, guard: list[Depends]) -> APIRouter:
     return router
 
 
-def parse_preview_request(raw: bytes) -> PreviewRequest:
-    """The body as a PreviewRequest with a valid pipeline_prefix, else a 400 ApiError."""
+def parse_preview_request(raw: bytes) -> PreviewBody:
+    """The body with a valid pipeline_prefix, else a 400 ApiError."""
     try:
-        request = PreviewRequest.model_validate_json(raw)
+        request = PreviewBody.model_validate_json(raw)
     except ValidationError as exc:
         raise invalid_request(exc) from None
     if request.pipeline_prefix is not None:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from karet_worker.config.model import PipelineConfig
 from karet_worker.layout import MAX_PREFIX_BYTES, PIPELINE_PREFIX_PATTERN
 
 
@@ -151,16 +152,9 @@ class InferResponse(BaseModel):
     notes: list[str] = Field(description="What a person should check: ambiguous formats...")
 
 
-class PreviewRequest(BaseModel):
-    """Body of `POST /config/preview`; unknown fields are rejected (they are usually typos)."""
-
+class _PreviewOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    config: dict[str, Any] = Field(
-        description="The PipelineConfig to preview (validated as by /config/validate; an "
-        "invalid one answers 422 with paths under /config)",
-        json_schema_extra={"$ref": "#/components/schemas/PipelineConfig"},
-    )
     pipeline_prefix: StrictStr | None = Field(
         default=None,
         description="Read the inputs of the sources not given inline from this pipeline prefix",
@@ -178,6 +172,22 @@ class PreviewRequest(BaseModel):
         "used instead of the source's files",
         examples=[{"bank": "date,description,amount\n2024-01-02,PRET A MANGER,-4.10\n"}],
     )
+
+
+class PreviewRequest(_PreviewOptions):
+    """Body of `POST /config/preview` (as documented); unknown fields are rejected."""
+
+    config: PipelineConfig = Field(
+        description="The config to preview, validated as by /config/validate: an invalid one "
+        "answers 422 with its problems' paths under /config"
+    )
+
+
+class PreviewBody(_PreviewOptions):
+    """`PreviewRequest` as parsed: the config stays raw JSON for the validator, which reports
+    every problem with its path (Pydantic would stop at shapes)."""
+
+    config: dict[str, Any]
 
 
 class MappingPreviewOut(BaseModel):
