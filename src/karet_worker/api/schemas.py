@@ -13,30 +13,45 @@ from karet_worker.layout import MAX_PREFIX_BYTES, PIPELINE_PREFIX_PATTERN
 class ProblemOut(BaseModel):
     """One validation problem: `path` is a JSON Pointer into the submitted document."""
 
-    kind: str
-    message: str
-    path: str
+    kind: str = Field(
+        description="invalid_json, schema, missing_field, duplicate_id, dangling_reference "
+        "(problems) or unknown_field (warnings)",
+        examples=["dangling_reference"],
+    )
+    message: str = Field(
+        description="What is wrong, naming the id or column",
+        examples=["mapping 'bank' references unknown analytic table 'spnd'"],
+    )
+    path: str = Field(
+        description="JSON Pointer to the offending node", examples=["/mappings/0/analytic_table_id"]
+    )
 
 
 class ValidateOk(BaseModel):
-    ok: Literal[True] = True
-    warnings: list[ProblemOut]
+    """The config is valid (warnings do not reject it)."""
+
+    ok: Literal[True] = Field(default=True, description="Always true here")
+    warnings: list[ProblemOut] = Field(description="Unknown fields: usually typos")
 
 
 class ValidateFailed(BaseModel):
-    ok: Literal[False] = False
-    error: str
-    message: str
-    details: list[ProblemOut]
-    warnings: list[ProblemOut] = []
+    """The config has problems; all of them are listed."""
+
+    ok: Literal[False] = Field(default=False, description="Always false here")
+    error: str = Field(description="Kind of the first problem", examples=["missing_field"])
+    message: str = Field(description="The first problem, and how many more there are")
+    details: list[ProblemOut] = Field(description="Every problem")
+    warnings: list[ProblemOut] = Field(default=[], description="Unknown fields: usually typos")
 
 
 class ErrorEnvelope(BaseModel):
     """The shape of every error response."""
 
-    error: str
-    message: str
-    details: list[Any]
+    error: str = Field(description="Machine-readable kind", examples=["config_not_found"])
+    message: str = Field(
+        description="For people", examples=["no pipeline config at pipelines/x/pipeline.json"]
+    )
+    details: list[Any] = Field(description="E.g. the validation problems of config_invalid")
 
 
 class RunRequest(BaseModel):
@@ -52,7 +67,11 @@ class RunRequest(BaseModel):
         examples=["pipelines/demo/"],
         json_schema_extra={"pattern": PIPELINE_PREFIX_PATTERN, "maxLength": MAX_PREFIX_BYTES},
     )
-    clean_run: StrictBool = False
+    clean_run: StrictBool = Field(
+        default=False,
+        description="After writing, delete the objects of the config's tables this run did "
+        "not write (only for tables whose mappings all succeeded)",
+    )
 
 
 class RunResponse(BaseModel):
@@ -99,15 +118,17 @@ class PartitionOut(BaseModel):
 class TableOut(BaseModel):
     """What is stored for one table under `<prefix>clean/<table_id>/`."""
 
-    table_id: str
+    table_id: str = Field(description="Folder under clean/", examples=["transactions"])
     declared: bool = Field(
         description="Declared by the current config (false: output of a dropped table)"
     )
-    files: int
-    rows: int
-    bytes: int
-    last_written: str | None = Field(examples=["2026-12-02T07:41:03.512Z"])
-    partitions: list[PartitionOut]
+    files: int = Field(description="Parquet objects")
+    rows: int = Field(description="Rows, summed from the Parquet footers")
+    bytes: int = Field(description="Size of the objects")
+    last_written: str | None = Field(
+        description="Newest object's last-modified time (UTC)", examples=["2026-12-02T07:41:03Z"]
+    )
+    partitions: list[PartitionOut] = Field(description="In path order")
     unreadable: list[str] = Field(
         description="Objects whose footer could not be read, as '<key>: <reason>'"
     )
@@ -116,14 +137,17 @@ class TableOut(BaseModel):
 class TablesResponse(BaseModel):
     """Answer of `GET /pipelines/{slug}/tables` (from Parquet footers, no data read)."""
 
-    pipeline_prefix: str = Field(examples=["pipelines/demo/"])
-    tables: list[TableOut]
+    pipeline_prefix: str = Field(description="pipelines/<slug>/", examples=["pipelines/demo/"])
+    tables: list[TableOut] = Field(
+        description="Tables the config declares (also without output), then those found under "
+        "clean/ that it does not"
+    )
 
 
 class InferredColumn(BaseModel):
     """The guess for one column of the sample."""
 
-    name: str
+    name: str = Field(description="Header name", examples=["date"])
     type: str = Field(description="The declared type drafted for it", examples=["date"])
     format: str | None = Field(
         description="strftime format of non-ISO dates (the column stays a string; read it "
@@ -148,7 +172,7 @@ class InferResponse(BaseModel):
             }
         ],
     )
-    columns: list[InferredColumn]
+    columns: list[InferredColumn] = Field(description="Per column: type, date format, examples")
     notes: list[str] = Field(description="What a person should check: ambiguous formats...")
 
 
@@ -193,8 +217,8 @@ class PreviewBody(_PreviewOptions):
 class MappingPreviewOut(BaseModel):
     """The first output rows of one mapping, as a run would write them."""
 
-    mapping_id: str
-    table_id: str
+    mapping_id: str = Field(description="The mapping previewed", examples=["bank"])
+    table_id: str = Field(description="The table it writes", examples=["transactions"])
     schema_: list[dict[str, str]] = Field(
         alias="schema", description="The table's columns: [{name, type}]"
     )
@@ -205,15 +229,17 @@ class MappingPreviewOut(BaseModel):
     rows_read: int = Field(description="Source rows read (a preview stops early)")
     rows_filtered: int = Field(description="Of those, dropped by `where`")
     rows_deduped: int = Field(description="Dropped as duplicates of `dedup_keys`")
-    partitions: list[str] = Field(examples=[["year=2024/month=01"]])
+    partitions: list[str] = Field(
+        description="Partition paths of the rows read", examples=[["year=2024/month=01"]]
+    )
     errors: list[str] = Field(
         description="Skipped files, assertion failures over the rows previewed"
     )
-    warnings: list[str]
+    warnings: list[str] = Field(description="Values that became null, null partitions")
 
 
 class PreviewResponse(BaseModel):
     """Answer of `POST /config/preview`: nothing was written."""
 
-    mappings: list[MappingPreviewOut]
+    mappings: list[MappingPreviewOut] = Field(description="In config order")
     warnings: list[str] = Field(description="About the whole config, e.g. unknown fields")

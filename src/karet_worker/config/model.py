@@ -530,18 +530,51 @@ EXPRESSION_KINDS: tuple[str, ...] = tuple(k for m in EXPRESSION_MODELS for k in 
 class Assertions(_Node):
     """Data-quality checks on one column of a mapping's output (SPEC §3)."""
 
-    not_null: bool = False
-    unique: bool = False
-    accepted_values: list[str | int | float | bool] = Field(default_factory=list)
-    min: float | None = None
-    max: float | None = None
+    not_null: bool = Field(default=False, description="No row may have a null value.")
+    unique: bool = Field(default=False, description="No two rows may have the same non-null value.")
+    accepted_values: list[str | int | float | bool] = Field(
+        default_factory=list,
+        description=(
+            "The only values allowed (null passes; compared as text, so 1 and 1.0 agree). "
+            "An empty list checks nothing."
+        ),
+        examples=[["bank", "card"]],
+    )
+    min: float | None = Field(
+        default=None,
+        description="Smallest allowed value (dates: as days since 1970-01-01; text: as number).",
+        examples=[0],
+    )
+    max: float | None = Field(default=None, description="Largest allowed value.", examples=[10000])
 
 
 class ColumnSchema(_Node):
-    name: str
-    type: ColumnType
-    nullable: bool = True
-    assertions: Assertions | None = None
+    """One column of a source (the CSV header it must have) or of a table (the output)."""
+
+    name: str = Field(
+        description=(
+            "Header name in the input (matched after trimming whitespace), or output column name."
+        ),
+        examples=["amount"],
+    )
+    type: ColumnType = Field(
+        description=(
+            "Declared type. Sources are read with it (a value that does not parse becomes null "
+            "and is counted as a warning); table columns are cast to it when written."
+        )
+    )
+    nullable: bool = Field(
+        default=True, description="`false` is the same check as `assertions.not_null`."
+    )
+    assertions: Assertions | None = Field(
+        default=None,
+        description=(
+            "Data-quality checks. On a table column they fail the mapping that violates them; "
+            "on a source column, every mapping of that source. The error names up to 5 "
+            "offending values with their files."
+        ),
+        examples=[{"not_null": True, "min": 0}],
+    )
     path: str | None = Field(
         default=None,
         description=(
@@ -559,18 +592,64 @@ MAX_SKIP_ROWS = 10_000
 
 
 class CsvOptions(_Node):
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    quote: str = Field(default='"', min_length=1, max_length=1)
-    skip_rows: int = Field(default=0, ge=0, le=MAX_SKIP_ROWS)
-    null_values: list[str] = Field(default_factory=list)
-    encoding: Encoding = "utf8"
+    """How the CSV files of a source are written. `karet-worker infer` drafts these."""
+
+    delimiter: str = Field(
+        default=",", min_length=1, max_length=1, description="Field separator.", examples=[";"]
+    )
+    quote: str = Field(
+        default='"',
+        min_length=1,
+        max_length=1,
+        description=(
+            "Quote character (doubled inside a quoted field). A file that never quotes but "
+            "has stray quotes: set a character it never contains."
+        ),
+        examples=["'"],
+    )
+    skip_rows: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_SKIP_ROWS,
+        description="Raw lines before the header row (a title, a banner).",
+        examples=[1],
+    )
+    null_values: list[str] = Field(
+        default_factory=list,
+        description="Field texts read as null, besides the empty field.",
+        examples=[["NA", "N/A"]],
+    )
+    encoding: Encoding = Field(
+        default="utf8",
+        description=(
+            "`utf8` (a file that is not valid UTF-8 is skipped with an error), `utf8-lossy` "
+            "(invalid bytes become U+FFFD), `latin1`, `cp1252`. A UTF-8 BOM is always stripped."
+        ),
+        examples=["cp1252"],
+    )
 
 
 class SourceContainer(_Node):
-    id: str
-    name: str
-    path_prefix: str
-    columns: list[ColumnSchema] = Field(alias="schema")
+    """A folder of input files sharing one schema, e.g. a bank's monthly exports."""
+
+    id: str = Field(
+        description="Unique among sources; letters, digits, '.', '_', '-'.", examples=["bank"]
+    )
+    name: str = Field(description="Display name.", examples=["Bank exports"])
+    path_prefix: str = Field(
+        description=(
+            "Folder of the inputs, relative to the pipeline prefix: non-empty, ending in '/', "
+            "no leading '/', no '.' or '..' segments, not nested in another source's folder. "
+            "Every matching file under it, at any depth, is read, in key order."
+        ),
+        examples=["raw/bank/"],
+    )
+    columns: list[ColumnSchema] = Field(
+        alias="schema",
+        description="The columns every file must have (others are ignored); a file missing "
+        "one is skipped with an error naming it and the headers found.",
+        examples=[[{"name": "date", "type": "date"}, {"name": "amount", "type": "number"}]],
+    )
     format: SourceFormat = Field(
         default="csv",
         description=(
@@ -580,7 +659,11 @@ class SourceContainer(_Node):
         ),
         examples=["csv", "ndjson", "parquet"],
     )
-    csv: CsvOptions = Field(default_factory=CsvOptions)
+    csv: CsvOptions = Field(
+        default_factory=CsvOptions,
+        description="Dialect of CSV files (only for format `csv`).",
+        examples=[{"delimiter": ";", "skip_rows": 1}],
+    )
     record_filter: Expr | None = Field(
         default=None,
         description=(
@@ -760,32 +843,98 @@ class Dimension(_Node):
 
 
 class MappingColumn(_Node):
-    name: str
-    expr: Expr
+    """One output column of a mapping and the expression computing it per source row."""
+
+    name: str = Field(description="A column of the target table.", examples=["amount"])
+    expr: Expr = Field(
+        description="Evaluated over the source's columns (typed by its schema).",
+        examples=[{"kind": "col", "name": "amount"}],
+    )
 
 
 class PartitionBy(_Node):
-    column: str
-    granularity: Literal["year", "month", "day"]
+    """Date partitioning (the original form): `year=2024/month=01/`, zero-padded. Unlike
+    `partition_keys`, which writes integers unpadded (`month=1`); the two exclude each other."""
+
+    column: str = Field(
+        description="A `date` column this mapping produces; it stays in the Parquet data.",
+        examples=["date"],
+    )
+    granularity: Literal["year", "month", "day"] = Field(
+        description="`year` -> year=YYYY, `month` -> year=YYYY/month=MM, `day` adds /day=DD.",
+        examples=["month"],
+    )
 
 
 class Mapping(_Node):
-    id: str
-    name: str | None = None
-    source_container_id: str
-    analytic_table_id: str
-    columns: list[MappingColumn]
-    partition_by: PartitionBy | None = None
-    where: Expr | None = None
+    """How the rows of one source become rows of one table. Several mappings may read the same
+    source, and several may feed one table (each writes its own `<mapping id>.parquet`)."""
+
+    id: str = Field(
+        description="Unique among mappings; the name of the Parquet files it writes.",
+        examples=["bank"],
+    )
+    name: str | None = Field(default=None, description="Display name.")
+    source_container_id: str = Field(description="The source it reads.", examples=["bank"])
+    analytic_table_id: str = Field(description="The table it writes.", examples=["spend"])
+    columns: list[MappingColumn] = Field(
+        description="Table columns it computes; table columns it does not compute are written "
+        "as typed nulls."
+    )
+    partition_by: PartitionBy | None = Field(
+        default=None,
+        description="Partition by a date column; not allowed when the table has `partition_keys`.",
+        examples=[{"column": "date", "granularity": "month"}],
+    )
+    where: Expr | None = Field(
+        default=None,
+        description=(
+            "A predicate over the mapping's output columns; rows where it is not true (false "
+            "or null) are dropped before assertions, dedup and partitioning (`rows_filtered`)."
+        ),
+        examples=[
+            {
+                "kind": "ne",
+                "left": {"kind": "col", "name": "amount"},
+                "right": {"kind": "num", "value": 0},
+            }
+        ],
+    )
 
 
 class AnalyticTable(_Node):
-    id: str
-    name: str
-    columns: list[ColumnSchema] = Field(alias="schema")
-    partition_keys: list[str] = Field(default_factory=list)
-    dedup_keys: list[str] = Field(default_factory=list)
-    output_prefix: str | None = None  # accepted for compatibility; the path is fixed
+    """A typed output table, written as Parquet under `<prefix>clean/<id>/`."""
+
+    id: str = Field(
+        description="Unique among tables; letters, digits, '.', '_', '-' (a path segment).",
+        examples=["spend"],
+    )
+    name: str = Field(description="Display name.", examples=["Spending"])
+    columns: list[ColumnSchema] = Field(
+        alias="schema",
+        description="Output columns; every file of the table has exactly these types.",
+        examples=[[{"name": "date", "type": "date"}, {"name": "amount", "type": "number"}]],
+    )
+    partition_keys: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Up to 3 schema columns (not number/float64) whose values become path segments "
+            "`key=value`: integers unpadded (`month=5`, where `partition_by` writes `month=05`), "
+            "dates ISO, text percent-encoded, null as __HIVE_DEFAULT_PARTITION__. The key "
+            "columns live in the path, not in the Parquet data."
+        ),
+        examples=[["source"]],
+    )
+    dedup_keys: list[str] = Field(
+        default_factory=list,
+        description="Schema columns identifying a row: within one mapping's output, later rows "
+        "with the same key values are dropped (`rows_deduped`).",
+        examples=[["date", "description", "amount"]],
+    )
+    output_prefix: str | None = Field(
+        default=None,
+        description="Accepted for compatibility and ignored: the path is always clean/<id>/.",
+    )
 
 
 class PipelineConfig(BaseModel):
@@ -793,13 +942,19 @@ class PipelineConfig(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
-    version: int
-    source_containers: list[SourceContainer]
-    lookup_mappings: list[LookupMapping] = Field(default_factory=list)
-    dimensions: list[Dimension] = Field(default_factory=list)
-    mappings: list[Mapping]
-    analytic_tables: list[AnalyticTable]
-    layout: dict[str, Any] | None = None  # editor positions; ignored
+    version: int = Field(description="Always 1.", examples=[1])
+    source_containers: list[SourceContainer] = Field(description="The inputs.")
+    lookup_mappings: list[LookupMapping] = Field(
+        default_factory=list, description="Lookup tables that `lookup_ref` expressions apply."
+    )
+    dimensions: list[Dimension] = Field(
+        default_factory=list, description="Dimensions that `dim_ref` expressions apply."
+    )
+    mappings: list[Mapping] = Field(description="Source rows -> table rows.")
+    analytic_tables: list[AnalyticTable] = Field(description="The outputs.")
+    layout: dict[str, Any] | None = Field(
+        default=None, description="Positions of the graph editor's nodes; ignored."
+    )
 
 
 _RECURSIVE: tuple[type[BaseModel], ...] = (
