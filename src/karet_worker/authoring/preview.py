@@ -22,6 +22,7 @@ from karet_worker.config.model import SOURCE_SUFFIXES, PipelineConfig, SourceCon
 from karet_worker.engine.limits import Limits
 from karet_worker.engine.result import RunIssue, describe
 from karet_worker.engine.run import MappingSample, Runner, StoredConfig
+from karet_worker.layout import PipelineKeys
 from karet_worker.storage.base import ObjectInfo, ObjectNotFound, ObjectStore
 
 DEFAULT_LIMIT = 20
@@ -116,7 +117,7 @@ def _mapping_preview(
     sample: MappingSample, prefix: str, errors: Sequence[RunIssue], warnings: Sequence[RunIssue]
 ) -> MappingPreview:
     plan = sample.plan
-    folder = prefix + plan.source.path_prefix
+    folder = PipelineKeys(prefix).inputs(plan.source.path_prefix)
 
     def mine(issue: RunIssue) -> bool:
         if issue.mapping is not None:
@@ -185,7 +186,7 @@ class InlineInputs:
         for source in sources:
             if source.id in inline:
                 text = inline[source.id]
-                folder = prefix + source.path_prefix
+                folder = PipelineKeys(prefix).inputs(source.path_prefix)
                 key = f"{folder}inline{SOURCE_SUFFIXES[source.format][0]}"
                 self._objects[key] = text.encode() if isinstance(text, str) else text
                 self._hidden.append(folder)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from karet_worker.config.validate import validate_json
+from karet_worker.layout import CLEAN_DIR, PipelineKeys
 from karet_worker.storage.base import ObjectInfo, ObjectNotFound, ObjectStore
 
 FOOTER_GUESS = 64 * 1024
@@ -63,7 +64,7 @@ def table_summaries(
 
     `table_summaries(store, "pipelines/demo/")` -> [TableSummary("transactions", True,
     files=6, rows=23, partitions=[PartitionSummary("year=2024/month=01", ...), ...])]"""
-    clean = f"{prefix}clean/"
+    clean = prefix + CLEAN_DIR
     objects = [o for o in store.list(clean) if o.key.endswith(".parquet")]
     declared = _declared_tables(store, prefix)
     if declared is None and not objects:
@@ -102,7 +103,7 @@ def _declared_tables(store: ObjectStore, prefix: str) -> list[str] | None:
     """The table ids of the stored config; None without a config. An invalid config still
     lets the output be inspected: its tables are then those found under clean/."""
     try:
-        raw = store.get(prefix + "pipeline.json")
+        raw = store.get(PipelineKeys(prefix).config)
     except ObjectNotFound:
         return None
     config = validate_json(raw).config
