@@ -136,9 +136,9 @@ class Runner:
         ):
             writers = Writers(self.limits)
             context = _Context(self.store, self.limits, self.budget, workdir.path, pool, writers)
-            run = _Run(context, prefix, False, result, None)
-            run.row_limit = limit
-            run.max_rows_read = max_rows_read
+            run = _Run(
+                context, prefix, False, result, None, row_limit=limit, max_rows_read=max_rows_read
+            )
             try:
                 states = run.transform(stored, mapping_id)
                 samples = [run.sample(state, limit) for state in states]
@@ -266,7 +266,12 @@ class _Run:
         clean_run: bool,
         result: RunResult,
         progress: ProgressListener | None,
+        *,
+        row_limit: int | None = None,
+        max_rows_read: int | None = None,
     ) -> None:
+        """`row_limit` makes a preview: reading stops once every mapping has that many output
+        rows, or a source has given `max_rows_read` rows (its `where` may keep none)."""
         self.context = context
         self.store = context.store
         self.limits = context.limits
@@ -284,10 +289,8 @@ class _Run:
         self.record_filters: dict[str, pl.Expr | None] = {}  # source id -> its record_filter
         self.unplanned_tables: set[str] = set()  # tables of mappings that could not be planned
         self.rows_by_source: dict[str, int] = defaultdict(int)
-        # A preview stops reading once every mapping has this many rows (None: a run)...
-        self.row_limit: int | None = None
-        # ... or once a source has given this many rows (its `where` may keep none)
-        self.max_rows_read: int | None = None
+        self.row_limit = row_limit
+        self.max_rows_read = max_rows_read
 
     def execute(self) -> None:
         stored = load_config(self.store, self.prefix)
