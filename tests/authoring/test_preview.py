@@ -237,3 +237,23 @@ def test_cli_preview_of_a_prefix_and_of_a_file_with_a_sample(
     assert "rows read 8" in local.stdout, local.output  # its prefix in the local store
     assert runner.invoke(app, ["preview", PREFIX, "--mapping", "x"]).exit_code == 2
     assert demo_files()  # the demo package is importable next to the preview (smoke)
+
+
+def test_what_no_previewed_mapping_owns_is_reported_at_the_top(store: ObjectStore) -> None:
+    config = copy.deepcopy(KEYED)
+    config["dimensions"] = [
+        {"id": "shops", "rows": {"path_prefix": "ref/shops/", "key": "code", "values": ["name"]}}
+    ]
+    config["mappings"][0]["columns"][1]["expr"] = {
+        "kind": "dim_ref",
+        "dim_id": "shops",
+        "input": {"kind": "col", "name": "shop"},
+    }
+    report = validate_document(config)
+    assert report.config is not None, report.problems
+    shown = preview_config(
+        store, StoredConfig(report.config, []), prefix=PREFIX, inline={}, limit=5
+    )
+    assert shown.mappings == []  # its dimension has no rows: the mapping cannot run
+    assert any("shops" in e for e in shown.errors), shown.errors
+    assert any("'m'" in e for e in shown.errors), shown.errors

@@ -242,4 +242,9 @@ class PreviewResponse(BaseModel):
     """Answer of `POST /config/preview`: nothing was written."""
 
     mappings: list[MappingPreviewOut] = Field(description="In config order")
-    warnings: list[str] = Field(description="About the whole config, e.g. unknown fields")
+    errors: list[str] = Field(
+        description="Errors no previewed mapping owns, e.g. a dimension that did not load"
+    )
+    warnings: list[str] = Field(
+        description="About the whole config, e.g. unknown fields, tables no mapping writes"
+    )

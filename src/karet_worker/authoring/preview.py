@@ -57,12 +57,16 @@ class MappingPreview:
 @dataclass(frozen=True)
 class Preview:
     mappings: list[MappingPreview]
-    warnings: list[str]  # about the whole config (unknown fields, tables no mapping writes)
+    # What no previewed mapping owns: a dimension that did not load and the mappings it
+    # stopped (errors); unknown fields, tables no mapping writes (warnings).
+    errors: list[str]
+    warnings: list[str]
 
     def body(self) -> dict[str, Any]:
         """The `POST /config/preview` answer; `preview --json` prints it too."""
         return {
-            "mappings": [m.__dict__ for m in self.mappings],
+            "mappings": [dataclasses.asdict(m) for m in self.mappings],
+            "errors": self.errors,
             "warnings": self.warnings,
         }
 
@@ -86,12 +90,14 @@ def preview_config(
     result, samples = Runner(inputs, limits=limits).preview(
         stored, base, limit=limit, max_rows_read=MAX_ROWS_READ, mapping_id=mapping_id
     )
-    issues = [*result.errors, *result.warnings]
     mappings = [
         _mapping_preview(sample, base, result.errors, result.warnings) for sample in samples
     ]
-    general = [describe(i) for i in issues if not (i.mapping or i.source or i.file)]
-    return Preview(mappings, general)
+
+    def general(issues: Sequence[RunIssue]) -> list[str]:
+        return [describe(i) for i in issues if not any(_concerns(i, s, base) for s in samples)]
+
+    return Preview(mappings, general(result.errors), general(result.warnings))
 
 
 def _check_request(
@@ -117,14 +123,9 @@ def _mapping_preview(
     sample: MappingSample, prefix: str, errors: Sequence[RunIssue], warnings: Sequence[RunIssue]
 ) -> MappingPreview:
     plan = sample.plan
-    folder = PipelineKeys(prefix).inputs(plan.source.path_prefix)
 
     def mine(issue: RunIssue) -> bool:
-        if issue.mapping is not None:
-            return issue.mapping == plan.mapping.id
-        if issue.source is not None:
-            return issue.source == plan.source.id
-        return issue.file is not None and issue.file.startswith(folder)
+        return _concerns(issue, sample, prefix)
 
     assertion_errors = [
         f"assertion failed on the rows previewed: {v}; a run would write nothing for this mapping"
@@ -144,6 +145,17 @@ def _mapping_preview(
         errors=[describe(i) for i in errors if mine(i)] + assertion_errors,
         warnings=[describe(i) for i in warnings if mine(i)],
     )
+
+
+def _concerns(issue: RunIssue, sample: MappingSample, prefix: str) -> bool:
+    """Whether a run issue is about this mapping: its own, its source's, or a file of it."""
+    plan = sample.plan
+    if issue.mapping is not None:
+        return issue.mapping == plan.mapping.id
+    if issue.source is not None:
+        return issue.source == plan.source.id
+    folder = PipelineKeys(prefix).inputs(plan.source.path_prefix)
+    return issue.file is not None and issue.file.startswith(folder)
 
 
 def jsonable(value: object) -> object:

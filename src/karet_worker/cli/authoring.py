@@ -268,6 +268,8 @@ def _prefix_of(file: Path, data_dir: Path) -> str | None:
 
 
 def print_preview(console: Console, result: Preview) -> None:
+    for message in result.errors:
+        console.print(Text(f"error: {message}", style="red"), soft_wrap=True)
     for message in result.warnings:
         console.print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
     for m in result.mappings:
