@@ -39,6 +39,7 @@ from karet_worker.config.validate import validate_json
 from karet_worker.engine.prefix import prefix_problems
 from karet_worker.engine.result import ConfigInvalid, ConfigNotFound
 from karet_worker.engine.run import StoredConfig, load_config
+from karet_worker.logs import configure_logging
 from karet_worker.storage.base import StorageUnavailable
 
 

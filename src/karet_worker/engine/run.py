@@ -557,10 +557,16 @@ class _Run:
             return
         nulls = kept.select(pl.any_horizontal(pl.col(plan.partition_columns).is_null()).sum())
         state.pending_nulls += int(nulls.item() or 0)
-        # One pass over the chunk; each piece holds just the payload, in table order.
-        groups = kept.select(*plan.payload, *plan.partition_columns).partition_by(
-            plan.partition_columns, include_key=False, as_dict=True, maintain_order=True
-        )
+        # One pass over the chunk; each piece holds just the payload, in table order (a
+        # preview keeps the key columns too: its output has every table column).
+        if self.row_limit is None:
+            groups = kept.select(*plan.payload, *plan.partition_columns).partition_by(
+                plan.partition_columns, include_key=False, as_dict=True, maintain_order=True
+            )
+        else:
+            groups = kept.partition_by(
+                plan.partition_columns, include_key=True, as_dict=True, maintain_order=True
+            )
         for values, part in groups.items():
             state.output.add(_segment(plan, values), part)
 
