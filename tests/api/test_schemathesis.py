@@ -29,12 +29,13 @@ from .fuzz_schema import bounded
 
 # Examples per route. Generating a PipelineConfig from its schema costs ~0.2-0.4 s (on two
 # busy cores); a run of the demo pipeline about as much; the other routes far less.
-EXAMPLES = {"POST /config/validate": 25, "POST /jobs/run": 40}
+EXAMPLES = {"POST /config/validate": 25, "POST /config/preview": 25, "POST /jobs/run": 40}
 DEFAULT_EXAMPLES = 60
 # Routes whose answer to a schema-valid request may still be a verdict on its content (a
 # config with dangling references is valid JSON Schema and gets a 422; a CSV sample without a
-# header row gets a 400); every other check applies to them too.
-VERDICT_ROUTES = frozenset({"POST /config/validate", "POST /sources/infer"})
+# header row gets a 400; a preview validates its config like /config/validate and names
+# mappings/sources the config may not have); every other check applies to them too.
+VERDICT_ROUTES = frozenset({"POST /config/validate", "POST /config/preview", "POST /sources/infer"})
 
 
 @pytest.fixture(scope="module")
