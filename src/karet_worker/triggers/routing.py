@@ -94,7 +94,7 @@ class PipelineIndex:
 
     def _read_sources(self, prefix: str) -> tuple[str, ...]:
         try:
-            config = load_config(self._store, prefix)
+            config = load_config(self._store, prefix).config
         except ConfigNotFound:
             return ()
         except ConfigInvalid as exc:
