@@ -116,7 +116,7 @@ def test_the_readme_blocks_run_as_written(newcomer: tuple[Path, dict[str, str], 
     assert "mapping 'bank' -> table 'spend'" in walkthrough  # preview
     assert "Tables of " in walkthrough and "spend" in walkthrough  # tables
     # the counts the walkthrough's comment states: 6 read, 1 filtered, 1 deduplicated, 4 written
-    for label, value in (("rows read", 6), ("rows filtered (where)", 1),
+    for label, value in (("rows read", 6), ("rows filtered", 1),
                          ("rows deduplicated", 1), ("rows written", 4)):  # fmt: skip
         assert re.search(rf"{re.escape(label)}\s*│\s*{value}\s", walkthrough), label
     written = sorted((directory / "data/pipelines/spend/clean/spend").rglob("*.parquet"))

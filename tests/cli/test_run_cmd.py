@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -161,3 +162,72 @@ def test_run_with_a_bad_prefix_exits_2(data_dir: Path) -> None:
     result = runner.invoke(app, ["run", "../etc/"])
     assert result.exit_code == 2
     assert "pipeline_prefix" in result.stderr
+
+
+def test_rows_dropped_by_a_record_filter_are_counted_as_filtered(data_dir: Path) -> None:
+    """SPEC §6: rows_read = rows_filtered + rows_deduped + rows_written (one mapping), also
+    when the source's record_filter drops records before the mapping's `where` does."""
+    column = {"kind": "col", "name": "agent"}
+    config = {
+        "version": 1,
+        "source_containers": [
+            {
+                "id": "log",
+                "name": "Access log",
+                "path_prefix": "raw/",
+                "format": "ndjson",
+                "schema": [
+                    {"name": "status", "type": "int64"},
+                    {"name": "agent", "type": "string", "path": "request.agent"},
+                ],
+                "record_filter": {
+                    "kind": "not",
+                    "input": {
+                        "kind": "contains",
+                        "input": column,
+                        "pattern": {"kind": "str", "value": "bot"},
+                    },
+                },
+            }
+        ],
+        "mappings": [
+            {
+                "id": "hits",
+                "source_container_id": "log",
+                "analytic_table_id": "hits",
+                "columns": [
+                    {"name": "status", "expr": {"kind": "col", "name": "status"}},
+                    {"name": "agent", "expr": column},
+                ],
+                "where": {
+                    "kind": "lt",
+                    "left": {"kind": "col", "name": "status"},
+                    "right": {"kind": "num", "value": 500},
+                },
+            }
+        ],
+        "analytic_tables": [
+            {
+                "id": "hits",
+                "name": "Hits",
+                "schema": [
+                    {"name": "status", "type": "int64"},
+                    {"name": "agent", "type": "string"},
+                ],
+            }
+        ],
+    }
+    records = [(200, "curl"), (200, "Googlebot"), (503, "curl"), (301, "bingbot"), (404, "ff")]
+    root = data_dir / "pipelines/logs"
+    (root / "raw").mkdir(parents=True)
+    (root / "pipeline.json").write_text(json.dumps(config))
+    (root / "raw/a.ndjson").write_text(
+        "".join(json.dumps({"status": s, "request": {"agent": a}}) + "\n" for s, a in records)
+    )
+    result = runner.invoke(app, ["run", "pipelines/logs/", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    # 2 bots dropped by the record_filter, the 503 by `where`
+    assert (body["rows_read"], body["rows_filtered"], body["rows_written"]) == (5, 3, 2)
+    shown = runner.invoke(app, ["run", "pipelines/logs/"]).stdout
+    assert re.search(r"rows filtered\s*│\s*3\s", shown), shown

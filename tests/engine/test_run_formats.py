@@ -70,8 +70,30 @@ def test_record_filter_drops_records_before_the_mappings(ws: Workspace) -> None:
     result = ws.run()
     # the bot's 500 would break the source assertion: it was dropped first
     assert result.errors == []
-    assert result.rows_read == 3 and result.rows_written == 2
+    assert (result.rows_read, result.rows_filtered, result.rows_written) == (3, 1, 2)
     assert ws.read("t")["uri"].to_list() == ["/a", "/b"]
+
+
+def test_rows_a_record_filter_drops_are_filtered_rows_of_every_mapping(ws: Workspace) -> None:
+    """SPEC §6: each mapping accounts for every row its source gave, rows_read =
+    rows_filtered + rows_deduped + rows_written; the record_filter's drops count for each
+    mapping reading the source, next to its own `where` drops; a skipped file counts none."""
+    config = ndjson_config(record_filter=NOT_BOT)
+    second = {**config["mappings"][0], "id": "m2", "analytic_table_id": "t2"}
+    second["where"] = {"kind": "lt", "left": col("status"), "right": {"kind": "num", "value": 400}}
+    config["mappings"].append(second)
+    config["analytic_tables"].append({**config["analytic_tables"][0], "id": "t2"})
+    ws.config(config)
+    lines = [(200, "curl", "/a"), (500, "Googlebot", "/x"), (404, "ff", "/b"), (200, "bot", "/y")]
+    ws.put("raw/a.ndjson", "".join(log_line(*line) for line in lines))
+    ws.put("raw/b.ndjson", log_line(200, "bot", "/z") + "[1]\n" + "x" * 10 + "\n" * 3)
+    ws.put("raw/c.ndjson", "[1, 2]\n")  # not NDJSON: skipped, its rows count nowhere
+    result = ws.run()
+    assert list(skipped(result)) == ["c.ndjson"]
+    assert [ws.read(t)["uri"].to_list() for t in ("t", "t2")] == [["/a", "/b"], ["/a"]]
+    # m1: 2 bots of a.ndjson + 1 of b.ndjson; m2: the same 3 and the 404 its `where` drops
+    assert result.rows_read == 5 and result.rows_written == 2 + 1
+    assert result.rows_filtered == 3 + 4
 
 
 def test_a_null_record_filter_verdict_drops_the_record(ws: Workspace) -> None:

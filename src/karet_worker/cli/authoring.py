@@ -283,7 +283,7 @@ def print_preview(console: Console, result: Preview) -> None:
             grid.add_row(*("" if v is None else str(v) for v in row.values()))
         console.print(grid)
         counts = (
-            f"{len(m.rows)} row(s) shown; rows read {m.rows_read:,}, filtered by where "
+            f"{len(m.rows)} row(s) shown; rows read {m.rows_read:,}, filtered "
             f"{m.rows_filtered:,}, deduplicated {m.rows_deduped:,}"
         )
         console.print(Text(counts))

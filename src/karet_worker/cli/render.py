@@ -16,7 +16,7 @@ _COUNTS = (
     ("files processed", "files_processed"),
     ("files skipped", "files_skipped"),
     ("rows read", "rows_read"),
-    ("rows filtered (where)", "rows_filtered"),
+    ("rows filtered", "rows_filtered"),  # by record_filter or where
     ("rows written", "rows_written"),
     ("rows deduplicated", "rows_deduped"),
     ("partitions written", "partitions_written"),

@@ -142,7 +142,7 @@ class RunResult:
     files_processed: int = 0  # every input read, also those then skipped (as the seed counts)
     files_skipped: int = 0  # of those, how many were skipped with an error
     rows_read: int = 0
-    rows_filtered: int = 0  # dropped by `where`, summed over the mappings written
+    rows_filtered: int = 0  # by record_filter or `where`, summed over the mappings written
     rows_written: int = 0
     rows_deduped: int = 0
     duration_ms: int = 0  # the run itself, from reading the config to the last write

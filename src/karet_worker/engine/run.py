@@ -499,6 +499,8 @@ class _Run:
             if chunk.skipped is not None:
                 skipped.append(chunk.skipped)
             frame = chunk.frame if keep is None else chunk.frame.filter(keep)
+            for state in states:  # dropped before every mapping: each counts them (SPEC §6)
+                state.pending_filtered += chunk.frame.height - frame.height
             checker.observe(frame, key)
             for state in states:
                 batch = apply_plan(state.plan, frame.lazy()).collect()
