@@ -184,7 +184,9 @@ def valid_configs(draw: st.DrawFn) -> Doc:
             "columns": [{"name": name, "expr": as_text(draw(exprs))} for name in outputs],
         }
         if draw(st.booleans()):
-            mapping["where"] = draw(_expressions(outputs, dotted))
+            # a condition must be boolean (SPEC §13); text always may convert to bool
+            where = as_text(draw(_expressions(outputs, dotted)))
+            mapping["where"] = {"kind": "cast", "input": where, "to": "bool"}
         dates = [name for name in outputs if types[name] == "date"]
         if dates and "partition_keys" not in table and draw(st.booleans()):
             mapping["partition_by"] = {

@@ -3,6 +3,7 @@ its table column's type is a located error; one that may fail on some rows is no
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -104,3 +105,98 @@ def test_an_impossible_cast_is_reported_at_the_cast() -> None:
     )
     problem = only_problem(with_day(inner, "timestamp"))  # one problem, at the cast
     assert problem.path == EXPR
+
+
+def with_where(condition: dict[str, Any]) -> Any:
+    doc = small_config()
+    doc["mappings"][0]["where"] = condition
+    return doc
+
+
+def with_record_filter(condition: dict[str, Any]) -> Any:
+    doc = small_config()
+    doc["source_containers"][0]["record_filter"] = condition
+    return doc
+
+
+WHERE = "/mappings/0/where"
+RECORD_FILTER = "/source_containers/0/record_filter"
+TRUE_WORD = {"kind": "str", "value": "yes"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "words"),
+    [
+        (col("amount"), "gives a float64 value, not true/false"),  # the table's `number`
+        (col("category"), "gives a text value"),
+        ({"kind": "year", "input": col("day")}, "gives an int64 value"),
+        (TRUE_WORD, "gives a text value"),
+        ({"kind": "null"}, "it is always null, so it would drop every row"),
+        ({"kind": "coalesce", "args": []}, "always null"),
+    ],
+)
+def test_a_where_that_is_not_boolean_is_a_located_error(
+    condition: dict[str, Any], words: str
+) -> None:
+    problem = only_problem(with_where(condition))
+    assert (problem.kind, problem.path) == ("schema", WHERE)
+    assert problem.message.startswith("the where of mapping 'bank_txns' must be a condition: ")
+    assert words in problem.message
+    assert '{"kind": "cast", "to": "bool"}' in problem.message or "null" in words
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"kind": "gt", "left": col("amount"), "right": {"kind": "num", "value": 0}},
+        {
+            "kind": "not",
+            "input": {"kind": "contains", "input": col("category"), "pattern": TRUE_WORD},
+        },
+        {"kind": "cast", "input": col("category"), "to": "bool"},
+        {"kind": "in", "input": col("category"), "values": ["Coffee"]},
+        {
+            "kind": "if",
+            "cond": {"kind": "regex_match", "input": col("category"), "pattern": "^C"},
+            "then": {"kind": "bool", "value": True},
+            "else": {"kind": "null"},
+        },
+    ],
+)
+def test_boolean_conditions_validate_clean(condition: dict[str, Any]) -> None:
+    for doc in (with_where(condition), with_record_filter(_over_source(condition))):
+        report = validate_document(doc)
+        assert report.ok, report.problems
+
+
+def _over_source(condition: dict[str, Any]) -> dict[str, Any]:
+    """The condition over the bank source's columns (`category` → `description`)."""
+    text = json.dumps(condition).replace('"category"', '"description"')
+    return json.loads(text.replace('"day"', '"date"'))
+
+
+def test_a_where_over_a_bool_output_column_is_a_condition() -> None:
+    doc = small_config()
+    doc["analytic_tables"][0]["schema"][1]["type"] = "bool"
+    doc["mappings"][0]["columns"][1]["expr"] = {"kind": "bool", "value": True}
+    doc["mappings"][0]["where"] = col("category")
+    assert validate_document(doc).ok
+
+
+def test_a_record_filter_that_is_not_boolean_is_a_located_error() -> None:
+    problem = only_problem(with_record_filter({"kind": "lower", "input": col("description")}))
+    assert (problem.kind, problem.path) == ("schema", RECORD_FILTER)
+    assert "the record_filter of source 'bank' must be a condition" in problem.message
+    assert "gives a text value" in problem.message
+
+
+def test_an_impossible_cast_in_a_condition_is_reported_at_the_cast_only() -> None:
+    never = {"kind": "cast", "input": {"kind": "parse_date", "input": col("date"),
+             "format": "%Y"}, "to": "bool"}  # fmt: skip
+    problem = only_problem(with_record_filter(never))
+    assert problem.path == RECORD_FILTER
+    assert "this cast can never succeed: a date value never converts to bool" in problem.message
+    assert "(in the record_filter of source 'bank')" in problem.message
+    inside = {"kind": "and", "left": never, "right": {"kind": "bool", "value": True}}
+    problem = only_problem(with_record_filter(inside))
+    assert problem.path == RECORD_FILTER + "/left"

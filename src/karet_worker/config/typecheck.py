@@ -9,8 +9,17 @@ the expression, instead of a run that writes nothing but nulls:
     a lookup whose outputs are "Food", "Travel" into an `int64`    → error (none is a number)
     a text column into an `int64`                                  → fine (some rows may be)
 
-The same rule applies to explicit `cast` nodes. These types mirror the compiler's (in
-`expressions/compile.py`; a property test keeps the two equal on random expressions).
+The same rule applies to explicit `cast` nodes. A condition — a mapping's `where`, a source's
+`record_filter` — must be boolean (a comparison, `not`, `contains`, a bool column, ...):
+
+    "where": {"kind": "col", "name": "amount"}              → error (a number, not a condition)
+    "where": {"kind": "gt", "left": {"kind": "col", ...}, ...}  → fine
+
+These types mirror the compiler's (in `expressions/compile.py`; a property test keeps the two
+equal on random expressions).
+
+A conversion that may fail on some rows (text into `int64`) is not reported here: the run
+counts the values that did not convert and warns with the count (SPEC §13).
 """
 
 from __future__ import annotations
@@ -360,11 +369,23 @@ def _tree_outputs(node: LookupMapping) -> Iterator[str]:
 
 
 def type_problems(config: PipelineConfig) -> list[Problem]:
-    """Mapping columns whose expression can never yield the table column's type, and
-    explicit casts that can never succeed, each located at its expression."""
+    """Mapping columns whose expression can never yield the table column's type, conditions
+    (`where`, `record_filter`) that are not boolean, and explicit casts that can never
+    succeed, each located at its expression."""
     sources = {s.id: s for s in config.source_containers}
     tables = {t.id: t for t in config.analytic_tables}
     problems: list[Problem] = []
+    for s_index, container in enumerate(config.source_containers):
+        if container.record_filter is not None:
+            scope = {c.name: c.type for c in container.columns}
+            problems.extend(
+                _condition_problems(
+                    Typer(scope, config.lookup_mappings, config.dimensions),
+                    container.record_filter,
+                    ("source_containers", s_index, "record_filter"),
+                    f"the record_filter of source {container.id!r}",
+                )
+            )
     for m_index, mapping in enumerate(config.mappings):
         source = sources.get(mapping.source_container_id)
         table = tables.get(mapping.analytic_table_id)
@@ -395,4 +416,36 @@ def type_problems(config: PipelineConfig) -> list[Problem]:
             Problem(SCHEMA, f"{message} (in mapping {mapping.id!r})", to_pointer(at))
             for at, message in typer.problems
         )
+        if mapping.where is not None:
+            produced = {c.name for c in mapping.columns}
+            outputs = {name: type_ for name, type_ in targets.items() if name in produced}
+            problems.extend(
+                _condition_problems(
+                    Typer(outputs, config.lookup_mappings, config.dimensions),
+                    mapping.where,
+                    ("mappings", m_index, "where"),
+                    f"the where of mapping {mapping.id!r}",
+                )
+            )
+    return problems
+
+
+def _condition_problems(typer: Typer, condition: Expr, path: Path, what: str) -> list[Problem]:
+    """A condition that is not boolean, and impossible casts inside it, located. Rows are kept
+    where a condition is true, so `{"kind": "col", "name": "amount"}` would have to guess."""
+    static = typer.type_of(condition, path)
+    problems = [
+        Problem(SCHEMA, f"{message} (in {what})", to_pointer(at)) for at, message in typer.problems
+    ]
+    if static.kind is Kind.BOOL or any(at == path for at, _ in typer.problems):
+        return problems
+    if static.kind is Kind.NULL:
+        reason = "it is always null, so it would drop every row"
+    else:
+        article = "an" if static.kind.value[0] in "aeiou" else "a"
+        reason = (
+            f"it gives {article} {static.kind.value} value, not true/false; compare it "
+            '(eq, gt, contains, ...) or convert it with {"kind": "cast", "to": "bool"}'
+        )
+    problems.append(Problem(SCHEMA, f"{what} must be a condition: {reason}", to_pointer(path)))
     return problems
