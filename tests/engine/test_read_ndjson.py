@@ -225,3 +225,31 @@ def test_polars_and_line_by_line_parsing_agree(records: list[dict[str, Any]]) ->
             ):
                 if got != want:  # numbers may be written differently; they read the same
                     assert float(got) == float(want), (name, got, want)
+
+
+@pytest.mark.parametrize("bad_line", [b"", b"not json\n"])  # Polars' path, the line-by-line one
+def test_floats_must_be_finite_and_dates_within_years_1_to_9999(
+    tmp_path: Path, bad_line: bytes
+) -> None:
+    """As in CSV files (`base.plausible`): `1e309` is no number and year 0 no date; both are
+    null and counted."""
+    lines = [
+        {"n": 1.5, "d": "2024-01-31", "ts": "2024-01-31T10:00:00Z"},
+        {"n": "1e309", "d": "0000-12-31", "ts": "0000-01-01T00:00:00Z"},
+        {"n": "-inf", "d": "10000-01-01", "ts": "-001-01-01T00:00:00Z"},
+        {"n": "-0", "d": "0001-01-01", "ts": "9999-12-31T23:59:59Z"},
+    ]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    body = body.replace(b'"1e309"', b"1e309")  # a JSON number too big for a float
+    chunks = read(tmp_path, bad_line + body, source(("n", "number"), ("d", "date"),
+                                                    ("ts", "timestamp")))  # fmt: skip
+    got = rows(chunks)
+    assert [r["n"] for r in got] == [1.5, None, None, -0.0]
+    assert [str(r["d"]) if r["d"] else None for r in got] == [
+        "2024-01-31",
+        None,
+        None,
+        "0001-01-01",
+    ]
+    assert [r["ts"].year if r["ts"] else None for r in got] == [2024, None, None, 9999]
+    assert unparsed(chunks) == {"n": 2, "d": 2, "ts": 2}

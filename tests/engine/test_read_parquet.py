@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from karet_worker.config.model import SourceContainer
@@ -129,3 +131,41 @@ def test_a_truncated_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2] + data[-1000:])  # footer kept, pages cut
     with pytest.raises(BadInputFile, match="not a readable Parquet file"):
         read(path, source(("a", "int64")))
+
+
+def test_floats_must_be_finite_and_dates_within_years_1_to_9999(tmp_path: Path) -> None:
+    """As in CSV files (`base.plausible`): an infinite or NaN float, a date or timestamp
+    outside years 1-9999, is null and counted, also when the file's column already has the
+    declared type."""
+    path = tmp_path / "in.parquet"
+    epoch = dt.date(1970, 1, 1).toordinal()
+    days = [dt.date(2024, 1, 31).toordinal() - epoch, -800_000, 3_000_000, 1 - epoch]
+    pq.write_table(
+        pa.table(
+            {
+                "n": pa.array([1.5, float("inf"), float("nan"), -0.0]),
+                "text_n": pa.array(["1.5", "1e309", "-inf", "2"]),
+                "d": pa.array(days, pa.date32()),  # 2024, year -221, year 10183, year 1
+                "ts": pa.array([0, None, -70_000_000_000_000_000, 2**62], pa.timestamp("us")),
+            }
+        ),
+        path,
+    )
+    chunks = read(path, source(("n", "number"), ("text_n", "float64"), ("d", "date"),
+                               ("ts", "timestamp")))  # fmt: skip
+    got = rows(chunks)
+    assert [r["n"] for r in got] == [1.5, None, None, -0.0]
+    assert [r["text_n"] for r in got] == [1.5, None, None, 2.0]
+    assert [str(r["d"]) if r["d"] else None for r in got] == [
+        "2024-01-31",
+        None,
+        None,
+        "0001-01-01",
+    ]
+    assert [str(r["ts"]) if r["ts"] else None for r in got] == [
+        "1970-01-01 00:00:00+00:00",
+        None,
+        None,
+        None,
+    ]
+    assert unparsed(chunks) == {"n": 2, "text_n": 2, "d": 2, "ts": 2}

@@ -4,8 +4,10 @@ of uncompressed data, converted to the declared types.
 Conversion is the non-strict one of the `cast` expression and of table output types
 (`to_declared`): a text column is parsed as CSV text is (SPEC §3: `"007"` stays text in a
 `string` column), an Int32 becomes a `number`, a Datetime a `date` or a `timestamp`. A value
-that is present but does not convert becomes null and is counted. A column the file lacks,
-or whose type nothing converts (a list, a struct), skips the file with an error naming it.
+that is present but does not convert, or is no plausible value (an infinite or NaN float, a
+date outside years 1-9999: `base.plausible`), becomes null and is counted. A column the file
+lacks, or whose type nothing converts (a list, a struct), skips the file with an error naming
+it.
 
     file columns {id: Int32, amount: String}, schema [id: int64, amount: number]
     → TypedChunk(frame=<id: Int64, amount: Float64>, unparsed={"amount": <non-numbers>})
@@ -22,7 +24,7 @@ import pyarrow.parquet as pq
 
 from karet_worker.config.model import ColumnSchema, SourceContainer
 from karet_worker.engine.columns import flag_counts, unparsed_flag
-from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk
+from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk, plausible
 from karet_worker.expressions.coerce import (
     UnsupportedType,
     declared_dtype,
@@ -96,12 +98,20 @@ def _conversion(
                 f"column {column.name!r} has type {have} in the file, which cannot be read "
                 f"as {column.type}"
             ) from None
+        wanted = declared_dtype(column.type)
         value = to_declared(raw.cast(dtype) if needs_cast else raw, dtype, column.type)
+        value = plausible(value, wanted)
         exprs.append(value.alias(column.name))
-        if have != declared_dtype(column.type):
+        if have != wanted or _may_be_implausible(wanted):
             flags[column.name] = unparsed_flag(column.name)
             exprs.append((raw.is_not_null() & value.is_null()).alias(flags[column.name]))
     return exprs, flags
+
+
+def _may_be_implausible(dtype: pl.DataType) -> bool:
+    """Whether `plausible` may null a value already of this type: a file may hold infinite or
+    NaN floats and dates past year 9999 (Arrow's dates reach year ±5.8 million)."""
+    return dtype.is_float() or dtype == pl.Date or isinstance(dtype, pl.Datetime)
 
 
 def _first_line(exc: BaseException) -> str:
