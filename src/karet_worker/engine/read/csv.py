@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import re
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -35,6 +32,7 @@ import pyarrow.csv as pacsv
 from karet_worker.config.model import CsvOptions, SourceContainer
 from karet_worker.engine.columns import flag_counts, reader_column, unparsed_flag
 from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk, plausible
+from karet_worker.engine.read.opener import ByteStream, Prepended, open_input
 from karet_worker.expressions.coerce import declared_dtype, parse_declared
 
 # Longest header row (with its quoted line breaks). Real headers are a few KiB; an 8 MiB one
@@ -46,7 +44,6 @@ _HEAD_BYTES = 64 * 1024
 # file being read holds (about 34 MiB), and it is the longest record a file may have.
 MAX_BLOCK_BYTES = 1024 * 1024
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _MIB = 1024 * 1024
 
 
@@ -64,52 +61,22 @@ def read_csv(
                 raise BadInputFile("empty file: no header row")
         header = read_header(lines, options)
         positions = header_positions(header, source)
-        data = _Prepended(lines.rest(), stream)
+        data = Prepended(lines.rest(), stream)
         yield from typed_rows(data, len(header), positions, source, chunk_bytes)
 
 
 # ---------------------------------------------------------------- bytes
 
 
-class ByteStream(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
 @contextmanager
 def open_text(path: Path, key: str, options: CsvOptions) -> Iterator[ByteStream]:
-    """The file as a stream of UTF-8 bytes: gunzipped and transcoded on the fly, the UTF-8
-    BOM stripped; a UTF-16 BOM is refused in words the user can act on."""
-    with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
-        raw: ByteStream = unzipped if key.lower().endswith(".gz") else file
-        try:
-            first = raw.read(4)
-            if first.startswith(_UTF16_BOMS):
-                raise BadInputFile("UTF-16 is not supported, convert the file to UTF-8")
-            if first.startswith(codecs.BOM_UTF8):
-                first = first[len(codecs.BOM_UTF8) :]
-            stream: ByteStream = _Prepended(first, raw)
-            if options.encoding != "utf8":
-                stream = _Transcoder(stream, options.encoding)
-            yield stream
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise BadInputFile(f"not a readable gzip file ({exc})") from None
-
-
-class _Prepended:
-    """`first`, then the rest of `stream`."""
-
-    def __init__(self, first: bytes, stream: ByteStream) -> None:
-        self._first = first
-        self._stream = stream
-
-    def read(self, size: int = -1, /) -> bytes:
-        if self._first:
-            if size < 0 or size >= len(self._first):
-                head, self._first = self._first, b""
-                return head + (self._stream.read(size - len(head)) if size > 0 else b"")
-            head, self._first = self._first[:size], self._first[size:]
-            return head
-        return self._stream.read(size)
+    """The file as a stream of UTF-8 bytes: opened as every text input is (`open_input`:
+    gunzipped, the UTF-8 BOM stripped, UTF-16 refused), transcoded on the fly from a declared
+    encoding."""
+    with open_input(path, key) as stream:
+        if options.encoding != "utf8":
+            stream = _Transcoder(stream, options.encoding)
+        yield stream
 
 
 class _ArrowInput:

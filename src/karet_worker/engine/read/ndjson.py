@@ -20,15 +20,11 @@ and counts the lines that are not objects.
 
 from __future__ import annotations
 
-import codecs
-import gzip
 import json
-import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import polars as pl
 
@@ -42,6 +38,7 @@ from karet_worker.engine.read.base import (
     TypedChunk,
     plausible,
 )
+from karet_worker.engine.read.opener import ByteStream, open_input
 from karet_worker.expressions.coerce import declared_dtype, parse_declared
 
 # A line longer than this is refused rather than buffered: it keeps memory bounded when a
@@ -58,7 +55,7 @@ def read_ndjson(
     plan = JsonPlan.of(source.columns)
     line = 1  # number of the first line of the next chunk, for messages
     seen_object = False
-    with open_bytes(path, key) as stream:
+    with open_input(path, key) as stream:
         for chunk in line_chunks(stream, chunk_bytes):
             parsed = plan.parse(chunk, line)
             line += chunk.count(b"\n")
@@ -71,30 +68,13 @@ def read_ndjson(
             yield typed_from_text(parsed.frame, source.columns)._replace(skipped=parsed.skipped)
 
 
-class ByteStream(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-@contextmanager
-def open_bytes(path: Path, key: str) -> Iterator[ByteStream]:
-    """The file's bytes, gunzipped on the fly when the key ends in `.gz`."""
-    with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
-        stream: ByteStream = unzipped if key.lower().endswith(".gz") else file
-        try:
-            yield stream
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise BadInputFile(f"not a readable gzip file ({exc})") from None
-
-
 def line_chunks(
     stream: ByteStream, chunk_bytes: int = CHUNK_BYTES, max_line_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[bytes]:
     """Chunks of about `chunk_bytes` that end at a line end (a JSON text never holds a raw line
-    break, so every newline ends a record). The file's start is checked first: a UTF-8 BOM is
-    dropped; NUL bytes (binary) or a leading `[` (one JSON array) are `BadInputFile`."""
+    break, so every newline ends a record). The file's start is checked first: NUL bytes
+    (binary) or a leading `[` (one JSON array) are `BadInputFile`."""
     buffer = bytearray(stream.read(chunk_bytes))
-    if buffer.startswith(codecs.BOM_UTF8):
-        del buffer[: len(codecs.BOM_UTF8)]
     if b"\x00" in buffer[:_HEAD_BYTES]:
         raise BadInputFile("binary content (NUL bytes), not an NDJSON text file")
     if buffer.lstrip()[:1] == b"[":
