@@ -3,6 +3,7 @@ killed processes are swept at the next start (SPEC §15)."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from karet_worker.storage.base import InvalidKey
@@ -92,6 +94,62 @@ def test_a_writer_killed_mid_object_leaves_nothing_after_the_next_open(tmp_path:
     store = open_local_store(tmp_path)
     assert not dead.exists()
     assert store.list("") == []
+
+
+def _obstore_staging_leftover(root: Path, key: str) -> Path:
+    """What a process killed while obstore's local writer uploaded `key` left behind (the
+    local store wrote through obstore before it got its temp directory)."""
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        from pathlib import Path
+        import obstore
+        from obstore.store import LocalStore
+        writer = obstore.open_writer(LocalStore({str(root)!r}), {key!r}, buffer_size=1024)
+        writer.write(b"x" * 5000)
+        writer.flush()  # uploads a part into the staging file, in the background
+        staged = Path({str(root / key)!r} + "#1")
+        deadline = time.monotonic() + 30
+        while not (staged.exists() and staged.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os._exit(0)  # no close: the process dies mid-object
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    (staged,) = (root / key).parent.glob(f"{Path(key).name}#*")
+    return staged
+
+
+def test_obstore_staging_files_left_in_table_folders_are_swept_at_open(tmp_path: Path) -> None:
+    store = open_local_store(tmp_path)
+    table = pl.DataFrame({"a": [1, 2]})
+    store.put("p/clean/t/k=1/m.parquet", _parquet(table))
+    store.put("p/raw/in.csv", b"a\n1\n")
+    leftovers = [
+        _obstore_staging_leftover(tmp_path, "p/clean/t/k=1/m.parquet"),
+        _obstore_staging_leftover(tmp_path, "p/clean/t/k=2/n.parquet"),
+    ]
+    assert [p.name for p in leftovers] == ["m.parquet#1", "n.parquet#1"]
+    assert all(p.stat().st_size for p in leftovers)
+    # Not the worker's: a file among the inputs, whatever its name, is the user's.
+    inputs_file = _obstore_staging_leftover(tmp_path, "p/raw/m.parquet")
+    with pytest.raises(pl.exceptions.InvalidOperationError):  # what the leftovers broke
+        pl.scan_parquet(tmp_path / "p/clean/t", hive_partitioning=True).collect()
+
+    open_local_store(tmp_path)
+
+    assert not any(p.exists() for p in leftovers)
+    assert inputs_file.exists()
+    scanned = pl.scan_parquet(tmp_path / "p/clean/t", hive_partitioning=True).collect()
+    assert scanned.to_dict(as_series=False) == {"a": [1, 2], "k": [1, 1]}
+    # (obstore's listing hides staging files: why nothing else ever removed them)
+    assert sorted(o.key for o in store.list("p/")) == ["p/clean/t/k=1/m.parquet", "p/raw/in.csv"]
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.write_parquet(out)
+    return out.getvalue()
 
 
 def test_scratch_directories_survive_only_their_owner(tmp_path: Path) -> None:

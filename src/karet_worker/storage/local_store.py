@@ -5,7 +5,8 @@ writer stages an object as `<key>#<n>` next to its final name: a `kill -9` left 
 the table folder, where every directory scan of the table then failed. Here an object's bytes
 go to a temp file under `<root>/.karet-tmp/` (outside every key a pipeline uses, and never
 listed) and are renamed onto the key once complete, so a reader sees the old object or the new
-one, never part of one (SPEC §15). Temp directories of dead processes are swept at start-up.
+one, never part of one (SPEC §15). Temp directories of dead processes, and the staging files
+obstore's writer left in table folders before, are swept at start-up (storage/staging.py).
 
     store = open_local_store(Path("data"))   # sweeps data/.karet-tmp/ of dead writers
     store.put("p/clean/t/m.parquet", data)   # data/.karet-tmp/writer-<pid>-<r>/<n> -> rename
@@ -31,6 +32,7 @@ from karet_worker.storage.base import (
 )
 from karet_worker.storage.obstore_store import ObstoreStore
 from karet_worker.storage.scratch import ScratchDir, sweep_dead
+from karet_worker.storage.staging import sweep_staging_files
 
 TEMP_DIR = ".karet-tmp"
 _WRITER = "writer"
@@ -46,6 +48,7 @@ class LocalObjectStore(ObstoreStore):
         self.root = root
         self._temp_base = root / TEMP_DIR
         sweep_dead(self._temp_base, _WRITER)
+        sweep_staging_files(root, skip=TEMP_DIR)  # obstore's, from before the temp directory
         self._scratch: ScratchDir | None = None
         self._guard = threading.Lock()
         self._numbers = itertools.count()
