@@ -18,6 +18,8 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.engine.workspace import PREFIX, Workspace, make_config
+
 from karet_worker.demo import demo_files
 
 LIMIT = 64 * 1024  # bytes any one file may reach
@@ -95,3 +97,58 @@ def test_a_full_store_disk_is_a_clear_error_and_keeps_no_temp_file(tmp_path: Pat
     assert ran.stdout.startswith("DiskFull: storage unavailable: local store at "), ran.stdout
     assert "is full" in ran.stdout and "p/clean/t/m.parquet" in ran.stdout
     assert _files(tmp_path) == ["p/clean/t/small.parquet"]
+
+
+def test_a_full_spill_directory_fails_the_run_and_keeps_the_table(tmp_path: Path) -> None:
+    """Output rows waiting for their row group are spilled to Arrow files in the run's work
+    directory when the memory budget is short. A spill that cannot be written fails the run
+    with the disk-full error; the earlier spills go with the work directory, and the table
+    of the previous run stays as it was (a clean run prunes nothing)."""
+    data, work = tmp_path / "data", tmp_path / "work"
+    work.mkdir()
+    ws = Workspace(data)
+    schema = [("k", "int64"), ("v", "string")]
+    ws.config(make_config(source_schema=schema, table_schema=schema))
+    # a.csv's rows spill in one ~30 KB file, under the limit; b.csv's in one ~400 KB file.
+    ws.put("raw/a.csv", "k,v\n" + "".join(f"{i},a{i}\n" for i in range(2000)))
+    assert ws.run().rows_written == 2000  # the table as it was before
+    table_before = {key: ws.bytes_of(key) for key in ws.objects()}
+    ws.put("raw/b.csv", "k,v\n" + "".join(f"{i},{'b' * 200}{i}\n" for i in range(2000)))
+    store_before = _files(data)
+    script = textwrap.dedent(
+        f"""
+        import traceback
+        from pathlib import Path
+        from karet_worker.engine.limits import Limits
+        from karet_worker.engine.run import Runner
+        from karet_worker.storage.base import DiskFull
+        from karet_worker.storage.factory import open_local_store
+        # Every chunk's rows over the budget (spilled); no row group cut before the end.
+        limits = Limits(memory_budget_bytes=1, row_group_rows=1_000_000)
+        runner = Runner(
+            open_local_store(Path({str(data)!r})), limits=limits, work_root=Path({str(work)!r})
+        )
+        try:
+            runner.run({PREFIX!r}, clean_run=True)
+        except DiskFull as exc:
+            print("DiskFull:", exc)
+            frames = traceback.extract_tb(exc.__cause__.__traceback__)
+            print("failed in:", " ".join(frame.name for frame in frames))
+        """
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited(LIMIT),
+    )
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert len(lines) == 2, f"the run did not fail: {ran.stdout}{ran.stderr}"
+    assert lines[0].startswith("DiskFull: storage unavailable: the run's work directory "), lines
+    assert "is full" in lines[0] and "the run stopped" in lines[0]
+    assert "spill_largest" in lines[1].split(), lines[1]  # it was the spill that failed
+    assert list(work.iterdir()) == []  # the spill files went with the work directory
+    assert _files(data) == store_before  # no temp file, nothing new
+    assert {key: ws.bytes_of(key) for key in ws.objects()} == table_before
