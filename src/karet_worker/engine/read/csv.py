@@ -73,7 +73,8 @@ def open_text(path: Path, key: str, options: CsvOptions) -> Iterator[ByteStream]
     """The file as a stream of UTF-8 bytes: opened as every text input is (`open_input`:
     gunzipped, the UTF-8 BOM stripped, UTF-16 refused), transcoded on the fly from a declared
     encoding."""
-    with open_input(path, key) as stream:
+    with open_input(path, key) as opened:
+        stream: ByteStream = opened
         if options.encoding != "utf8":
             stream = _Transcoder(stream, options.encoding)
         yield stream

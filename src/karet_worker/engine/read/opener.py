@@ -29,17 +29,27 @@ class ByteStream(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+class ReadIntoStream(Protocol):
+    """A stream that reads into the caller's buffer (no new bytes object per read)."""
+
+    def readinto(self, buffer: memoryview, /) -> int: ...
+
+
+class InputStream(ByteStream, ReadIntoStream, Protocol):
+    """An opened input: read either way."""
+
+
 @contextmanager
-def open_input(path: Path, key: str) -> Iterator[ByteStream]:
+def open_input(path: Path, key: str) -> Iterator[InputStream]:
     """The local file `path` (stored as `key`) as a stream of its content bytes: gunzipped,
     without a UTF-8 BOM; gzip damage found while the caller reads is `BadInputFile`."""
     with path.open("rb") as file, gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
-        raw: ByteStream = unzipped if key.lower().endswith(".gz") else file
+        raw: InputStream = unzipped if key.lower().endswith(".gz") else file
         try:
             first = raw.read(_MARK_BYTES)
             if first.startswith(_UTF16_BOMS):
                 raise BadInputFile("UTF-16 is not supported, convert the file to UTF-8")
-            yield Prepended(first.removeprefix(codecs.BOM_UTF8), raw)
+            yield _Rest(first.removeprefix(codecs.BOM_UTF8), raw)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise BadInputFile(f"not a readable gzip file ({exc})") from None
 
@@ -61,3 +71,19 @@ class Prepended:
         if len(head) < size:
             head += self._stream.read(size - len(head))
         return head
+
+
+class _Rest(Prepended):
+    """The bytes read to look at the file's start, then the rest of the file; both ways."""
+
+    def __init__(self, first: bytes, stream: InputStream) -> None:
+        super().__init__(first, stream)
+        self._raw = stream
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        if not self._first:
+            return self._raw.readinto(buffer)
+        size = min(len(buffer), len(self._first))
+        buffer[:size] = self._first[:size]
+        self._first = self._first[size:]
+        return size
