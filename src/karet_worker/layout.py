@@ -5,6 +5,7 @@
     table dir      <prefix>clean/<table_id>/
     output         <prefix>clean/<table_id>/[<k1>=<v1>/...]<mapping_id>.parquet
     job record     <prefix>_jobs/<job_id>.json
+    reference rows <dimension.path_prefix>...   (from the bucket root; read only)
 
 Keys are assembled only from validated pieces: ids used as path components (tables, mappings,
 sources, jobs) match `[A-Za-z0-9._-]+` and are not `.`/`..`; partition values are
@@ -148,6 +149,20 @@ def source_path_problem(path_prefix: str) -> str | None:
     if path_prefix.startswith(JOBS_DIR):
         return f"must not be under {JOBS_DIR}, where the worker keeps its job records"
     return None
+
+
+def reference_prefix(path_prefix: str) -> str:
+    """The key prefix listed for a file-backed dimension's reference rows: its `path_prefix`
+    from the bucket root (SPEC §13: "a key prefix in the bucket"; reference tables such as a
+    country list are shared by pipelines), checked like a source's.
+
+    >>> reference_prefix("reference/geo/")
+    'reference/geo/'
+    """
+    problem = source_path_problem(path_prefix)
+    if problem is not None:
+        raise UnsafeKey(f"dimension path_prefix {path_prefix!r} {problem}")
+    return path_prefix
 
 
 def _utf8_len(text: str) -> int:

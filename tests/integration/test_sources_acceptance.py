@@ -169,7 +169,10 @@ def test_access_log_ndjson_with_record_filter_timestamps_and_a_file_dimension(
         "prefix,section,rank\n" + "".join(f"{p},{name},{rank}\n" for p, name, rank in SECTIONS),
     )
     config = pipeline(sources=[ACCESS_SOURCE], tables=[HITS], mappings=[ACCESS_MAPPING])
-    config["dimensions"] = [SECTIONS_DIMENSION]
+    # a dimension's path_prefix is a key prefix in the bucket, from its root (SPEC §13); this
+    # test's reference table is kept in its own pipeline folder, which the bucket key names
+    rows = dict(SECTIONS_DIMENSION["rows"], path_prefix=workspace.prefix + "reference/sections/")
+    config["dimensions"] = [dict(SECTIONS_DIMENSION, rows=rows)]
     workspace.put_config(config)
 
     body = service.run_ok(workspace.prefix)

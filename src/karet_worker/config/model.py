@@ -776,13 +776,14 @@ class InlineDimensionRows(_Node):
 
 
 class FileDimensionRows(_Node):
-    """Rows read at run start from every `.csv` / `.parquet` under a prefix of the pipeline (at
-    most 1,000,000 rows; a repeated exact key is a run error naming it)."""
+    """Rows read at run start from every `.csv` / `.parquet` under a key prefix in the bucket
+    (at most 1,000,000 rows; a repeated exact key is a run error naming it)."""
 
     path_prefix: str = Field(
-        description="Where the reference files are, relative to the pipeline prefix like a "
-        "source's path_prefix (ends with '/'); every .csv, .csv.gz and .parquet key under it "
-        "is read at run start, in key order.",
+        description="Where the reference files are: a key prefix in the bucket, from its root "
+        "(not relative to the pipeline prefix as a source's is, so pipelines can share "
+        "reference tables; ends with '/'); every .csv, .csv.gz and .parquet key under it is "
+        "read at run start, in key order.",
         examples=["reference/sections/"],
     )
     key: str = Field(description="The column holding the key (or pattern).", examples=["path"])

@@ -1,14 +1,16 @@
 """File-backed dimensions (SPEC §13): at run start, read the reference rows kept under a
 dimension's `path_prefix` and compile them into the one lookup matcher.
 
-`path_prefix` is relative to the pipeline prefix, like a source's (the reference data travels
-with the pipeline and a pipeline cannot read another one's folder). Every `.csv`, `.csv.gz`
-and `.parquet` key under it is read, in key order, with the readers of sources: a CSV by
-header name, a Parquet file by column name, every value as text.
+`path_prefix` is a key prefix in the bucket, from its root (SPEC §13; the later Rust worker
+read it from the root of its data-lake bucket, so configs of that era run unchanged):
+reference tables are shared by pipelines. A source's `path_prefix`, by contrast, is relative to
+the pipeline prefix (SPEC §3). Every `.csv`, `.csv.gz` and `.parquet` key under it is read, in
+key order, with the readers of sources: a CSV by header name, a Parquet file by column name,
+every value as text.
 
     {"id": "sections", "rows": {"path_prefix": "reference/sections/", "key": "path",
                                 "values": ["section"]}}
-    pipelines/web/reference/sections/a.csv = "path,section\n/blog/,Blog\n/shop/,Shop\n"
+    reference/sections/a.csv = "path,section\n/blog/,Blog\n/shop/,Shop\n"
     → a matcher giving "Blog" for "/blog/"
 
 Anything that makes the rows unusable — no file, a file that cannot be read or lacks a
@@ -39,7 +41,7 @@ from karet_worker.expressions.lookups import (
     Matcher,
     compile_dimension,
 )
-from karet_worker.layout import PipelineKeys
+from karet_worker.layout import UnsafeKey, reference_prefix
 from karet_worker.storage.base import ObjectStore
 
 _READ_FORMATS: tuple[SourceFormat, ...] = ("csv", "parquet")
@@ -47,7 +49,6 @@ _READ_FORMATS: tuple[SourceFormat, ...] = ("csv", "parquet")
 
 def load_dimension(
     store: ObjectStore,
-    keys: PipelineKeys,
     dimension: Dimension,
     spec: FileDimensionRows,
     workdir: Path,
@@ -55,7 +56,10 @@ def load_dimension(
     max_rows: int = MAX_DIMENSION_ROWS,
 ) -> Matcher:
     """The matcher of a file-backed dimension, from the files under its `path_prefix`."""
-    prefix = keys.inputs(spec.path_prefix)
+    try:
+        prefix = reference_prefix(spec.path_prefix)
+    except UnsafeKey as exc:  # validation refuses these; a stored config is validated
+        raise DimensionRowsError(f"dimension '{dimension.id}': {exc}") from None
     files = sorted(
         (o.key, fmt)
         for o in store.list(prefix)

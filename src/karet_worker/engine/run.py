@@ -364,7 +364,7 @@ class _Run:
             if isinstance(dimension.rows, FileDimensionRows):
                 try:
                     loaded[dimension.id] = load_dimension(
-                        self.store, self.keys, dimension, dimension.rows, self.workdir
+                        self.store, dimension, dimension.rows, self.workdir
                     )
                 except DimensionRowsError as exc:
                     issue = RunIssue(IssueKind.DIMENSION_FAILED, detail=capped(str(exc)))
