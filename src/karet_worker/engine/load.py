@@ -79,8 +79,7 @@ class Writers:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.pool = ThreadPoolExecutor(limits.writers, thread_name_prefix="karet-write")
-        # Two row groups queued per writer keep the writers busy without piling up memory.
-        self._slots = threading.BoundedSemaphore(limits.writers * 2)
+        self._slots = threading.BoundedSemaphore(limits.writer_queue)
         self.open_files = 0
 
     def submit(self, after: Future[None] | None, task: Callable[[], None]) -> Future[None]:

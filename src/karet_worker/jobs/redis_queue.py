@@ -32,7 +32,6 @@ from redis.maint_notifications import MaintNotificationsConfig
 
 from karet_worker.jobs.errors import JobAlreadyFinished, JobNotFound, QueueUnavailable
 from karet_worker.jobs.history import JobHistory
-from karet_worker.jobs.locks import RedisLocks
 from karet_worker.jobs.model import (
     JobMessage,
     JobRecord,
@@ -46,6 +45,7 @@ from karet_worker.jobs.model import (
 )
 from karet_worker.jobs.queue import Claim, QueueHealth
 from karet_worker.jobs.records import merge_newest_first, terminal_copy, utcnow
+from karet_worker.jobs.redis_locks import RedisLocks
 from karet_worker.settings import QueueSettings
 
 log = logging.getLogger("karet_worker.jobs")

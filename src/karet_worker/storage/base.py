@@ -84,7 +84,9 @@ class ObjectStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
 
     def put_file(self, key: str, path: Path) -> None:
-        """Upload a local file (multipart when large)."""
+        """Upload a local file (multipart when large). The object may share the file's storage
+        (a local store hard-links it): replace or delete `path` afterwards, never rewrite it in
+        place."""
         ...
 
     def delete_many(self, keys: Sequence[str]) -> None:

@@ -61,7 +61,7 @@ class LocalObjectStore(ObstoreStore):
 
     def put_file(self, key: str, path: Path) -> None:
         path.stat()  # a missing local file is the caller's error, not "object not found"
-        self._write(key, lambda temp: shutil.copyfile(path, temp))
+        self._write(key, lambda temp: _link_or_copy(path, temp))
 
     def _write(self, key: str, fill: Callable[[Path], object]) -> None:
         target = self._path(key)
@@ -111,3 +111,13 @@ class LocalObjectStore(ObstoreStore):
                     f"storage unavailable: {self.where} could not delete {key} "
                     f"({exc.strerror or exc})"
                 ) from exc
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`target` with the bytes of `source`: a hard link when both are on one file system (a
+    run's output files are finished in its work directory; copying them cost 4-5% of a plain
+    run's CPU, bench/README.md), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
