@@ -7,7 +7,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import MutableMapping
+from collections.abc import Generator, Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ from karet_worker.engine.extract import Prefetcher, list_inputs, one_ahead, remo
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.limits import Limits
 from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
-from karet_worker.engine.read import BadInputFile, SkippedRecords, read_source_file
+from karet_worker.engine.read import BadInputFile, SkippedRecords, TypedChunk, read_source_file
 from karet_worker.engine.result import (
     Checkpoint,
     ConfigInvalid,
@@ -488,22 +488,19 @@ class _Run:
         rows = 0
         unparsed: dict[str, int] = defaultdict(int)
         skipped: list[SkippedRecords] = []
-        keep = self.record_filters.get(source.id)
-        for chunk in one_ahead(
-            read_source_file(path, key, source, chunk_bytes=self.limits.chunk_bytes), self.pool
-        ):
+        chunks = read_source_file(path, key, source, chunk_bytes=self.limits.chunk_bytes)
+        evaluated = _evaluated(chunks, self.record_filters.get(source.id), states)
+        for chunk, frame, batches in one_ahead(evaluated, self.pool):
             self.check(RunStage.reading)
             rows += chunk.frame.height
             for column, count in chunk.unparsed.items():
                 unparsed[column] += count
             if chunk.skipped is not None:
                 skipped.append(chunk.skipped)
-            frame = chunk.frame if keep is None else chunk.frame.filter(keep)
             for state in states:  # dropped before every mapping: each counts them (SPEC §6)
                 state.pending_filtered += chunk.frame.height - frame.height
             checker.observe(frame, key)
-            for state in states:
-                batch = apply_plan(state.plan, frame.lazy()).collect()
+            for state, batch in zip(states, batches, strict=True):
                 self._transform_batch(state, batch, key)
             self._relieve_memory()
             if self._enough(source, states, rows):
@@ -695,6 +692,19 @@ class _Run:
                 self.log.info(
                     "pruned stale objects", extra={"table": table.id, "count": len(stale)}
                 )
+
+
+def _evaluated(
+    chunks: Iterator[TypedChunk], keep: pl.Expr | None, states: list[_MappingState]
+) -> Generator[tuple[TypedChunk, pl.DataFrame, list[pl.DataFrame]], None, None]:
+    """Each chunk with its records kept by the source's `record_filter` and every mapping's
+    expressions evaluated on them: (chunk, kept records, one batch per state). Pure, so the run
+    produces it a chunk ahead on its pool while the main thread partitions and stages the
+    previous one (on plain-250mb the main thread had been waiting for the parse 0.75 s of 2.4).
+    """
+    for chunk in chunks:
+        frame = chunk.frame if keep is None else chunk.frame.filter(keep)
+        yield chunk, frame, [apply_plan(state.plan, frame.lazy()).collect() for state in states]
 
 
 def _go_on(stage: RunStage) -> None:
