@@ -7,7 +7,10 @@ from typing import Any
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.expressions.expr_helpers import col, evaluate, lookups
+from tests.expressions.expr_helpers import col, evaluate, lookups, parse
+
+from karet_worker.expressions import compile_expr
+from karet_worker.expressions.lookups import KeywordScans, LookupCompiler
 
 # A small alphabet so that patterns really occur; Greek sigmas exercise Unicode lower-casing.
 ALPHABET = "aAbB\u03a3\u03c3\u03c2 "
@@ -108,3 +111,33 @@ def test_child_reference_equals_naive_matcher(
     expr = {"kind": "lookup_ref", "lookup_id": f"n.{child['id']}", "input": col("v")}
     got = evaluate(expr, {"v": values}, {"v": pl.String}, lookups(node), engine="streaming")
     assert got == [reference(child, v) for v in values]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    nodes=st.lists(node_strategy(1), min_size=2, max_size=3),
+    values=st.lists(st.none() | text, min_size=1, max_size=25),
+)
+def test_lookups_sharing_one_keyword_scan_equal_naive_matcher(
+    nodes: list[dict[str, Any]], values: list[str | None]
+) -> None:
+    """Several lookups over one column, compiled with one `KeywordScans`: their keyword
+    searches share a pass over the union of their patterns (with mixed case folding), and each
+    still gives exactly its own answer."""
+    named = [{**node, "id": f"n{i}"} for i, node in enumerate(nodes)]
+    compiler = LookupCompiler(lookups(*named))
+    scans = KeywordScans("scan:")
+    outputs = [
+        compile_expr(
+            parse({"kind": "lookup_ref", "lookup_id": node["id"], "input": col("v")}),
+            {"v": pl.String},
+            compiler.lookups,
+            lookup_compiler=compiler,
+            scans=scans,
+        ).expr.alias(node["id"])
+        for node in named
+    ]
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    got = frame.lazy().with_columns(scans.stage()).select(outputs).collect()
+    for node in named:
+        assert got[node["id"]].to_list() == [reference(node, v) for v in values]

@@ -19,6 +19,8 @@ INTERNAL = "\x1fkaret:"
 WHERE_FLAG = INTERNAL + "where"
 # Subexpressions several output columns share, computed once (expressions/hoist.py).
 SHARED_PREFIX = INTERNAL + "shared:"
+# Keyword matches of a column that several lookups or dimensions search (expressions/lookups.py).
+SCAN_PREFIX = INTERNAL + "scan:"
 
 
 def reader_column(index: int) -> str:

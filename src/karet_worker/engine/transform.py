@@ -17,6 +17,7 @@ from karet_worker.config.model import (
     SourceContainer,
 )
 from karet_worker.engine.columns import (
+    SCAN_PREFIX,
     SHARED_PREFIX,
     WHERE_FLAG,
     cast_flag,
@@ -27,7 +28,7 @@ from karet_worker.engine.read.base import within_years
 from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.compile import Compiled, compile_expr
 from karet_worker.expressions.hoist import hoist_shared
-from karet_worker.expressions.lookups import LookupCompiler
+from karet_worker.expressions.lookups import KeywordScans, LookupCompiler
 
 _DATE_PARTS = ("year", "month", "day")
 
@@ -40,6 +41,7 @@ class MappingPlan:
     table: AnalyticTable
     source: SourceContainer
     shared: list[pl.Expr]  # step 0: subexpressions several columns use, computed once, in order
+    scans: list[pl.Expr]  # step 0b: keyword searches of a column lookups share, one pass each
     evaluate: list[pl.Expr]  # step 1: the mapping's expressions, as the expressions type them
     convert: list[pl.Expr]  # step 2: cast to the table's types, flags, partition values
     where: pl.Expr | None  # step 3: the `where` verdict as boolean column WHERE_FLAG
@@ -59,8 +61,14 @@ def plan_mapping(
     computed once (step 1) and then converted (step 2), so a lookup never runs twice.
     One `LookupCompiler` per run builds each lookup once for all mappings."""
 
-    def compile_(expr: Expr, scope: dict[str, pl.DataType]) -> Compiled:
-        return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups)
+    # Keyword searches of step 1 share one pass per column (computed after step 0). Step 0's
+    # own ones search inline: a shared stage cannot read a scan computed after it.
+    scans = KeywordScans(SCAN_PREFIX)
+
+    def compile_(
+        expr: Expr, scope: dict[str, pl.DataType], scans: KeywordScans | None = None
+    ) -> Compiled:
+        return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups, scans=scans)
 
     stages, rewritten = hoist_shared([c.expr for c in mapping.columns], SHARED_PREFIX)
     produced = {c.name: expr for c, expr in zip(mapping.columns, rewritten, strict=True)}
@@ -78,7 +86,7 @@ def plan_mapping(
         if column.name not in produced:
             convert.append(pl.lit(None, dtype=target).alias(column.name))
             continue
-        compiled = compile_(produced[column.name], source_scope)
+        compiled = compile_(produced[column.name], source_scope, scans)
         dated = target == pl.Date or isinstance(target, pl.Datetime)
         if compiled.dtype == target and not dated:
             evaluate.append(compiled.expr.alias(column.name))
@@ -110,6 +118,7 @@ def plan_mapping(
         table=table,
         source=source,
         shared=shared,
+        scans=scans.stage(),
         evaluate=evaluate,
         convert=convert,
         where=where,
@@ -148,6 +157,8 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
     step1 = [e.meta.output_name() for e in plan.evaluate]
     for stage in plan.shared:
         typed = typed.with_columns(stage)
+    if plan.scans:
+        typed = typed.with_columns(plan.scans)
     frame = typed.with_columns(*plan.evaluate).select(step1).with_columns(*plan.convert)
     if plan.mapping.partition_by is not None:  # from the date as converted to the table type
         date = pl.col(plan.mapping.partition_by.column)

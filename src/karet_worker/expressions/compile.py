@@ -70,7 +70,7 @@ from karet_worker.expressions.coerce import (
     to_timestamp,
     unify,
 )
-from karet_worker.expressions.lookups import LookupCompiler, UnknownLookup
+from karet_worker.expressions.lookups import KeywordScans, LookupCompiler, UnknownLookup
 
 _SECONDS_PER_DAY = 86_400
 _INT64_MIN = -(2**63)
@@ -120,21 +120,28 @@ def compile_expr(
     lookups: Sequence[LookupMapping],
     *,
     lookup_compiler: LookupCompiler | None = None,
+    scans: KeywordScans | None = None,
 ) -> Compiled:
     """Compile `expr` over the columns in `scope` (name → dtype).
 
-    Pass one `lookup_compiler` to several calls to share compiled lookups between them.
+    Pass one `lookup_compiler` to several calls to share compiled lookups between them, and
+    one `scans` to let their keyword searches of a column share one pass (the caller then
+    computes `scans.stage()` before the compiled expressions).
     """
     compiler = lookup_compiler if lookup_compiler is not None else LookupCompiler(lookups)
-    return _Compiler(scope, compiler).compile(expr)
+    return _Compiler(scope, compiler, scans).compile(expr)
 
 
 class _Compiler:
     def __init__(
-        self, scope: Mapping[str, pl.DataType | type[pl.DataType]], lookups: LookupCompiler
+        self,
+        scope: Mapping[str, pl.DataType | type[pl.DataType]],
+        lookups: LookupCompiler,
+        scans: KeywordScans | None,
     ) -> None:
         self._scope = scope
         self._lookups = lookups
+        self._scans = scans
 
     def compile(self, expr: Expr) -> Compiled:
         """One case per member of the `Expr` union; mypy proves none is missing."""
@@ -350,7 +357,7 @@ class _Compiler:
             lookup = self._lookups.get(expr.lookup_id)
         except UnknownLookup as exc:
             raise ExpressionError(str(exc)) from exc
-        return Compiled(lookup.apply(text), STRING)
+        return Compiled(lookup.apply(text, scans=self._scans), STRING)
 
     # ------------------------------------------------------------------ numbers
 
@@ -437,7 +444,7 @@ class _Compiler:
             raise ExpressionError(str(exc)) from exc
         if expr.value is not None and expr.value not in matcher.value_columns:
             raise ExpressionError(f"dimension '{expr.dim_id}' has no value column '{expr.value}'")
-        return Compiled(matcher.apply(text, expr.value), STRING)
+        return Compiled(matcher.apply(text, expr.value, self._scans), STRING)
 
 
 def _require_regex(pattern: str, group: int | None = None) -> None:
