@@ -3,8 +3,9 @@ Reading a file's rows is `engine/read/`'s job."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from karet_worker.layout import PipelineKeys
 from karet_worker.storage.base import ObjectInfo, ObjectStore
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def list_inputs(store: ObjectStore, pipeline_prefix: str, source: SourceContainer) -> list[str]:
@@ -95,6 +97,29 @@ def one_ahead(items: Generator[_T, None, None], pool: Executor) -> Iterator[_T]:
         with suppress(Exception):  # its error, if any, is not this caller's concern any more
             pending.result()
         items.close()
+
+
+def in_order(
+    items: Iterator[_T], work: Callable[[_T], _R], pool: Executor, *, ahead: int
+) -> Iterator[_R]:
+    """`work(item)` for each of `items`, in order, with up to `ahead` of them running on `pool`
+    at once while the caller uses the previous result. `work` must be free of side effects: a
+    caller that stops early leaves the ones in flight to finish unused.
+
+        list(in_order(iter([1, 2, 3]), lambda n: n * 10, pool, ahead=2))   # [10, 20, 30]
+    """
+    pending: deque[Future[_R]] = deque()
+    try:
+        for item in items:
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+            pending.append(pool.submit(work, item))
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        wait(pending)
 
 
 @contextmanager

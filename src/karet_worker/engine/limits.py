@@ -43,6 +43,9 @@ class Limits:
     # Partition files a run keeps open for streaming; partitions beyond it wait (spilled when
     # memory is short) and are written when the mapping finishes.
     open_files: int = 512
+    # Chunks whose expressions are evaluated on the pool at once, ahead of the main thread
+    # (which partitions and stages the previous one): parsing, evaluating and staging overlap.
+    evaluate_ahead: int = 2
     # Input objects fetched ahead of the one being read (S3: downloads overlap the work).
     read_ahead: int = 4
     # Threads for storage calls (downloads, uploads, deletes).
@@ -59,6 +62,7 @@ class Limits:
             "writers",
             "writer_queue",
             "open_files",
+            "evaluate_ahead",
             "read_ahead",
             "io_concurrency",
             "uploads",
