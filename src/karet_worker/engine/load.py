@@ -49,6 +49,13 @@ def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     )
 
 
+def _to_arrow(frame: pl.DataFrame) -> pa.Table:
+    """`frame` as Arrow with plain (large) strings, which the Parquet writer encodes. Polars'
+    default export arrives at the same types a slower way: 8.5 vs 5.6 CPU ms for the 49
+    partition pieces of one 80k-row chunk."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
 class MemoryBudget:
     """Bytes of waiting output rows that every run of the process may hold in memory together
     (SPEC §15: resources are bounded per process). Thread-safe; runs charge and release it."""
@@ -171,7 +178,7 @@ class StagedOutput:
     ) -> None:
         self._dir = directory
         self._columns = schema.names()
-        self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+        self._arrow_schema = _to_arrow(pl.DataFrame(schema=schema)).schema
         self._budget = budget
         self._writers = writers
         self._rows_per_group = writers.limits.row_group_rows
@@ -197,7 +204,7 @@ class StagedOutput:
         # the copy costs ~7 ms per 80k rows and is what the Parquet writer reads anyway.
         if frame.columns != self._columns:
             frame = frame.select(self._columns)
-        table = frame.to_arrow()
+        table = _to_arrow(frame)
         size = int(table.get_total_buffer_size())
         partition.waiting.append(_Piece(frame.height, table))
         partition.waiting_rows += frame.height
