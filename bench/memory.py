@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("POLARS_MAX_THREADS", "2")  # before Polars is imported, like the bench
+# before pyarrow is imported (it picks its allocator then), as karet_worker/__init__.py does
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 import pyarrow as pa
 
@@ -98,18 +100,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget-mb", type=int, default=defaults.memory_budget_bytes // MIB)
     parser.add_argument("--row-group", type=int, default=defaults.row_group_rows)
     parser.add_argument("--writers", type=int, default=defaults.writers)
+    parser.add_argument("--chunk-mb", type=int, default=defaults.chunk_bytes // MIB)
+    parser.add_argument("--writer-queue", type=int, default=defaults.writer_queue)
+    parser.add_argument("--evaluate-ahead", type=int, default=defaults.evaluate_ahead)
     args = parser.parse_args(argv)
     limits = dataclasses.replace(
         defaults,
         memory_budget_bytes=args.budget_mb * MIB,
         row_group_rows=args.row_group,
         writers=args.writers,
+        chunk_bytes=args.chunk_mb * MIB,
+        writer_queue=args.writer_queue,
+        evaluate_ahead=args.evaluate_ahead,
     )
     seconds, sampler, rows = measure(args.store.resolve(), args.pipeline, limits)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         f"{args.pipeline}: budget {args.budget_mb} MB, row group {args.row_group:,}, "
-        f"{args.writers} writer(s): {seconds:.1f} s, cpu {usage.ru_utime + usage.ru_stime:.1f} s, "
+        f"{args.writers} writer(s), chunks {args.chunk_mb} MB, queue {args.writer_queue}, evaluate ahead "
+        f"{args.evaluate_ahead}: {seconds:.1f} s, cpu {usage.ru_utime + usage.ru_stime:.1f} s, "
         f"{rows:,} rows, peak RSS {usage.ru_maxrss // 1024} MB"
     )
     for phase, values in sampler.samples.items():
