@@ -117,8 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         f"{args.pipeline}: budget {args.budget_mb} MB, row group {args.row_group:,}, "
-        f"{args.writers} writer(s), chunks {args.chunk_mb} MB, queue {args.writer_queue}, evaluate ahead "
-        f"{args.evaluate_ahead}: {seconds:.1f} s, cpu {usage.ru_utime + usage.ru_stime:.1f} s, "
+        f"{args.writers} writer(s), chunks {args.chunk_mb} MB, queue {args.writer_queue}, "
+        f"evaluate ahead {args.evaluate_ahead}: {seconds:.1f} s, "
+        f"cpu {usage.ru_utime + usage.ru_stime:.1f} s, "
         f"{rows:,} rows, peak RSS {usage.ru_maxrss // 1024} MB"
     )
     for phase, values in sampler.samples.items():
