@@ -12,10 +12,11 @@ expects an object) is null and not counted: records of a log stream differ in sh
     {"ts": "2026-01-05T10:00:00Z", "request": {"headers": {"User-Agent": ["curl/8"]}}}
     path "request.headers.User-Agent[0]" → "curl/8";  path "request.host" → null
 
-Speed: Polars' NDJSON reader parses a chunk at about 180 MB/s when every line is an object
-whose shape fits the paths. A chunk it rejects (a line that is not a JSON object, a record of
-another shape) is parsed again line by line with Python's `json` (about 20 MB/s), which skips
-and counts the lines that are not objects.
+Speed: Polars' NDJSON reader parses a chunk at about 480 MB/s of CPU (two threads) when every
+line is an object whose shape fits the paths (0.20 CPU-s for 96 MB of the benchmark's NDJSON).
+A chunk it rejects (a line that is not a JSON object, a record of another shape) is parsed
+again line by line with Python's `json` (about 20 MB/s), which skips and counts the lines that
+are not objects.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 _HEAD_BYTES = 64 * 1024
 # A file's first chunk is 1/_RAMP of the chunk size, the next ones twice the one before: the
 # run waits for the first chunk of every file, then reads the next while it transforms this
-# one (reading 2 MB takes no longer than transforming 1 MB). 2 halved the run's wait for
-# first chunks (0.73 → 0.35 s of ~3 s, 250mb NDJSON); 4 and 8 waited less but made more
-# chunks, which cost the transform more than they saved (bench/README.md, "NDJSON").
+# one (reading 2 MB takes no longer than transforming 1 MB). 2 about halved the run's wait for
+# first chunks (0.67-0.73 → 0.31-0.52 s of a ~3 s run, 250mb NDJSON); 4 and 8 waited less but
+# made more chunks, which cost the transform more than they saved (bench/README.md, "NDJSON").
 _RAMP = 2
 
 
