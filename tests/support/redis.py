@@ -17,16 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
-from support.ports import free_ports, port_is_free
-from support.process import log_tail, spawn, stop
-
-START_TIMEOUT = 30.0  # a guard against a hang; it answers PING within ~50 ms
+from support.server import ServerProcess
 
 
 def redis_server_binary() -> Path:
@@ -43,41 +38,20 @@ def external_redis_url() -> str | None:
     return os.environ.get("REDIS_URL") or None
 
 
-@dataclass
-class RedisServer:
+class RedisServer(ServerProcess):
     """One `redis-server` process; `url` is its redis:// URL."""
 
-    root: Path
-    port: int = 0
-    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    NAME = "redis-server"
+    LOG_NAME = "redis.log"
+    START_TIMEOUT = 30.0  # a guard against a hang; it answers PING within ~50 ms
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "redis.log"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def start(self) -> None:
-        """Start (or restart on the same port and directory) and wait until it answers PING."""
-        if self.running:
-            return
-        self.root.mkdir(parents=True, exist_ok=True)
-        attempts = 1 if self.port else 3
-        for attempt in range(attempts):
-            if not self.port or attempt > 0:
-                (self.port,) = free_ports(1)
-            self._proc = spawn(self._argv(), env=dict(os.environ), cwd=self.root, log=self.log)
-            if self._wait_ready():
-                return
-            stop(self._proc)
-            self._proc = None
-        raise RuntimeError(f"redis-server did not start; log tail:\n{log_tail(self.log)}")
 
     def stop(self, *, save: bool = True) -> None:
         """Stop the server. `save=True` is a planned shutdown (`SHUTDOWN SAVE`: the data is
@@ -91,15 +65,7 @@ class RedisServer:
                 self._proc.wait(timeout=10)
         else:
             (self.root / "dump.rdb").unlink(missing_ok=True)
-        stop(self._proc)
-        self._proc = None
-        deadline = time.monotonic() + 15
-        while not port_is_free(self.port) and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def restart(self) -> None:
-        self.stop(save=True)
-        self.start()
+        self._halt()
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, decode_responses=True)
@@ -123,15 +89,5 @@ class RedisServer:
             "no",
         ]
 
-    def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
-                return False
-            try:
-                if redis.Redis.from_url(self.url, socket_timeout=1).ping():
-                    return True
-            except redis.RedisError:
-                pass
-            time.sleep(0.05)
-        return False
+    def _ready(self) -> bool:
+        return self._poll(lambda: bool(redis.Redis.from_url(self.url, socket_timeout=1).ping()))

@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +19,12 @@ import boto3
 import httpx
 from botocore.config import Config  # type: ignore[import-untyped]
 
-from support.ports import free_ports, port_is_free
-from support.process import log_tail, spawn, stop
+from support.server import ServerProcess
 
 ACCESS_KEY = "karet-test-key"
 SECRET_KEY = "karet-test-secret"
 REGION = "us-east-1"
 GRPC_OFFSET = 10000  # every weed port P also opens P + 10000
-START_TIMEOUT = 60.0
 READY_BUCKET = "karet-test-ready"  # the readiness probe's own bucket, so tests never see it
 
 
@@ -42,13 +38,14 @@ def weed_binary() -> Path:
     return Path(found)
 
 
-@dataclass
-class SeaweedServer:
+class SeaweedServer(ServerProcess):
     """One `weed mini` process; `endpoint` is its S3 URL."""
 
-    root: Path
-    ports: list[int] = field(default_factory=list)
-    _proc: subprocess.Popen[bytes] | None = None
+    NAME = "SeaweedFS"
+    LOG_NAME = "weed.log"
+    PORTS = 5  # S3, master, volume, filer, admin
+    PORT_OFFSET = GRPC_OFFSET
+    START_TIMEOUT = 60.0
 
     @property
     def s3_port(self) -> int:
@@ -57,43 +54,6 @@ class SeaweedServer:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "weed.log"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def start(self) -> None:
-        """Start (or restart, same ports and data) and wait until S3 answers /healthz."""
-        if self.running:
-            return
-        (self.root / "data").mkdir(parents=True, exist_ok=True)
-        attempts = 1 if self.ports else 3
-        for attempt in range(attempts):
-            if not self.ports or attempt > 0:
-                self.ports = free_ports(5, with_offset=GRPC_OFFSET)
-            self._proc = spawn(self._argv(), env=self._env(), cwd=self.root, log=self.log)
-            if self._wait_healthy() and self._wait_data_plane():
-                return
-            stop(self._proc)
-            self._proc = None
-        raise RuntimeError(f"SeaweedFS did not become healthy; log tail:\n{log_tail(self.log)}")
-
-    def stop(self) -> None:
-        """Stop the server; with SIGTERM it flushes, SIGKILL follows if it hangs."""
-        if self._proc is not None:
-            stop(self._proc)
-            self._proc = None
-        deadline = time.monotonic() + 15
-        while not all(port_is_free(p) for p in self.ports) and time.monotonic() < deadline:
-            time.sleep(0.1)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
     def _argv(self) -> list[str]:
         s3, master, volume, filer, admin = self.ports
@@ -119,42 +79,34 @@ class SeaweedServer:
         env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
         return env
 
-    def _wait_healthy(self) -> bool:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
-                return False
-            try:
-                if httpx.get(f"{self.endpoint}/healthz", timeout=1.0).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        return False
+    def _prepare(self) -> None:
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
 
-    def _wait_data_plane(self) -> bool:
-        """Wait until objects can be written and read back.
+    def _ready(self) -> bool:
+        """S3 answers /healthz, then an object can be written and read back.
 
         /healthz answers as soon as the S3 gateway is up, but after a restart the volume server
         may not have re-registered with the master yet, and GETs of existing objects answer 500
         for a moment. A probe round trip only succeeds once the whole chain is back.
         """
-        deadline = time.monotonic() + START_TIMEOUT
+        healthz = f"{self.endpoint}/healthz"
+        if not self._poll(lambda: httpx.get(healthz, timeout=1.0).status_code == 200, interval=0.1):
+            return False
         client = self.client()
         with contextlib.suppress(Exception):
             client.create_bucket(Bucket=READY_BUCKET)
-        while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
-                return False
+
+        def round_trip() -> bool:
             try:
                 client.put_object(Bucket=READY_BUCKET, Key="probe", Body=b"ok")
-                if client.get_object(Bucket=READY_BUCKET, Key="probe")["Body"].read() == b"ok":
-                    return True
+                body: bytes = client.get_object(Bucket=READY_BUCKET, Key="probe")["Body"].read()
             except Exception:  # any S3/transport error means "not ready yet"
                 with contextlib.suppress(Exception):
                     client.create_bucket(Bucket=READY_BUCKET)
-            time.sleep(0.1)
-        return False
+                return False
+            return body == b"ok"
+
+        return self._poll(round_trip, interval=0.1)
 
     # ------------------------------------------------------------------ S3 helpers
 
