@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from karet_worker.engine.extract import in_order, one_ahead
+from karet_worker.engine.extract import in_order, read_ahead
 
 
 def _items(n: int) -> Iterator[int]:
@@ -77,8 +77,58 @@ def test_closing_early_waits_for_the_work_in_flight() -> None:
         assert len(finished) < 10
 
 
-def test_in_order_over_one_ahead_chains_the_stages() -> None:
-    """The run's shape: parse one chunk ahead, evaluate two ahead, use the previous."""
+def test_in_order_over_read_ahead_chains_the_stages() -> None:
+    """The run's shape: parse ahead, evaluate two ahead, use the previous."""
     with ThreadPoolExecutor(4) as pool:
-        parsed = one_ahead((n for n in range(20)), pool)
+        parsed = read_ahead((n for n in range(20)), ahead=4)
         assert list(in_order(parsed, lambda n: -n, pool, ahead=2)) == [-n for n in range(20)]
+
+
+def test_read_ahead_raises_where_the_generator_failed_and_closes_it() -> None:
+    closed = threading.Event()
+
+    def items() -> Iterator[int]:
+        try:
+            yield 1
+            yield 2
+            raise ValueError("third")
+        finally:
+            closed.set()
+
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="third"):
+        seen.extend(read_ahead(items(), ahead=3))  # type: ignore[arg-type]
+    assert seen == [1, 2]
+    assert closed.is_set()
+
+
+def test_closing_read_ahead_early_closes_the_generator() -> None:
+    closed = threading.Event()
+
+    def items() -> Iterator[int]:
+        try:
+            yield from range(1000)
+        finally:
+            closed.set()
+
+    reader = read_ahead(items(), ahead=4)  # type: ignore[arg-type]
+    assert next(reader) == 0
+    reader.close()
+    assert closed.is_set()
+
+
+def test_light_items_are_worked_on_the_spot_and_take_no_slot() -> None:
+    """A run's file markers pass straight through: with one slot, the chunks around a marker
+    still run one at a time on the pool, the marker on the caller's thread, all in order."""
+    where: dict[str, str] = {}
+
+    def work(item: str) -> str:
+        where[item] = threading.current_thread().name
+        return item.upper()
+
+    items = (s for s in ["a", "end-a", "b", "end-b"])
+    with ThreadPoolExecutor(2, thread_name_prefix="pool") as pool:
+        got = list(in_order(items, work, pool, ahead=1, heavy=lambda s: not s.startswith("end")))
+    assert got == ["A", "END-A", "B", "END-B"]
+    assert where["a"].startswith("pool") and where["b"].startswith("pool")
+    assert where["end-a"] == where["end-b"] == threading.current_thread().name

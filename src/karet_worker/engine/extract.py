@@ -80,46 +80,72 @@ class Prefetcher:
 _END = object()
 
 
-def one_ahead(items: Generator[_T, None, None], pool: Executor) -> Iterator[_T]:
-    """The items of `items`, each next one produced on `pool` while the caller works on the
-    current one (reading + parsing a chunk overlaps with transforming the previous: both cores
-    busy). Errors of `items` surface where the item would have been; closing this closes
-    `items` once its step in flight is over."""
-    pending: Future[object] = pool.submit(next, items, _END)
-    try:
-        while True:
-            item = pending.result()
-            if item is _END:
-                return
-            pending = pool.submit(next, items, _END)
-            yield item  # type: ignore[misc]  # anything but _END is an item of `items`
-    finally:
-        with suppress(Exception):  # its error, if any, is not this caller's concern any more
-            pending.result()
-        items.close()
+def read_ahead(items: Generator[_T, None, None], *, ahead: int) -> Generator[_T, None, None]:
+    """The items of `items`, produced on a thread of their own up to `ahead` ahead of the
+    caller (reading + parsing the next chunks overlaps with what the caller does with this
+    one). Errors of `items` surface where the item would have been; closing this closes
+    `items` once its steps in flight are over.
+
+        list(read_ahead((n for n in range(3)), ahead=2))   # [0, 1, 2]
+    """
+    # One thread runs the queued `next` calls in order: a generator is never entered twice.
+    with ThreadPoolExecutor(1, thread_name_prefix="karet-read") as reader:
+        pending = deque(reader.submit(next, items, _END) for _ in range(ahead))
+        try:
+            while True:
+                item = pending.popleft().result()
+                if item is _END:
+                    return
+                pending.append(reader.submit(next, items, _END))
+                yield item  # type: ignore[misc]  # anything but _END is an item of `items`
+        finally:
+            for future in pending:
+                future.cancel()
+            with suppress(Exception):  # its error, if any, is not this caller's concern any more
+                for future in pending:
+                    if not future.cancelled():
+                        future.result()
+            items.close()
 
 
 def in_order(
-    items: Iterator[_T], work: Callable[[_T], _R], pool: Executor, *, ahead: int
-) -> Iterator[_R]:
+    items: Generator[_T, None, None],
+    work: Callable[[_T], _R],
+    pool: Executor,
+    *,
+    ahead: int,
+    heavy: Callable[[_T], bool] = lambda _: True,
+) -> Generator[_R, None, None]:
     """`work(item)` for each of `items`, in order, with up to `ahead` of them running on `pool`
-    at once while the caller uses the previous result. `work` must be free of side effects: a
-    caller that stops early leaves the ones in flight to finish unused.
+    at once while the caller uses the previous result. Items that are not `heavy` (a run's
+    file markers among its chunks) are worked on the spot and take no slot. `work` must be
+    free of side effects: a caller that stops early leaves the ones in flight to finish
+    unused, and closes `items`.
 
-        list(in_order(iter([1, 2, 3]), lambda n: n * 10, pool, ahead=2))   # [10, 20, 30]
+        list(in_order((n for n in [1, 2, 3]), lambda n: n * 10, pool, ahead=2))  # [10, 20, 30]
     """
     pending: deque[Future[_R]] = deque()
+
+    def running() -> int:
+        return sum(1 for future in pending if not future.done())
+
     try:
         for item in items:
-            if len(pending) >= ahead:
+            if heavy(item):
+                pending.append(pool.submit(work, item))
+            else:
+                done: Future[_R] = Future()
+                done.set_result(work(item))
+                pending.append(done)
+            while pending and (pending[0].done() or running() >= ahead):
                 yield pending.popleft().result()
-            pending.append(pool.submit(work, item))
         while pending:
             yield pending.popleft().result()
     finally:
         for future in pending:
             future.cancel()
         wait(pending)
+        items.close()
 
 
 @contextmanager

@@ -43,6 +43,10 @@ class Limits:
     # Partition files a run keeps open for streaming; partitions beyond it wait (spilled when
     # memory is short) and are written when the mapping finishes.
     open_files: int = 512
+    # Steps of the input stream (a file's start, each chunk, its end) read and parsed ahead of
+    # the chunks being evaluated, across file boundaries: the bench's inputs are one chunk
+    # each (three steps), so 6 keeps about two parsed chunks waiting.
+    parse_ahead: int = 6
     # Chunks whose expressions are evaluated on the pool at once, ahead of the main thread
     # (which partitions and stages the previous one): parsing, evaluating and staging overlap.
     evaluate_ahead: int = 2
@@ -62,6 +66,7 @@ class Limits:
             "writers",
             "writer_queue",
             "open_files",
+            "parse_ahead",
             "evaluate_ahead",
             "read_ahead",
             "io_concurrency",

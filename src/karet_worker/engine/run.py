@@ -7,12 +7,12 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import MutableMapping
+from collections.abc import Generator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, assert_never
 
 import polars as pl
 
@@ -27,7 +27,7 @@ from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
 from karet_worker.engine.dimensions import load_dimension
-from karet_worker.engine.extract import Prefetcher, in_order, list_inputs, one_ahead, removing
+from karet_worker.engine.extract import Prefetcher, in_order, list_inputs, read_ahead, removing
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.limits import Limits
 from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
@@ -420,6 +420,10 @@ class _Run:
     # ------------------------------------------------------------------ extract + transform
 
     def _extract_and_transform(self, source: SourceContainer, states: list[_MappingState]) -> None:
+        """Read the source's inputs one after another as one stream of chunks, so that parsing
+        and evaluating run ahead across file boundaries (the bench's inputs are one 8 MB chunk
+        each: pipelined per file, parse, evaluate and staging never overlapped), while staging,
+        counts and the per-file commit or rollback happen here, in file order."""
         keys = list_inputs(self.store, self.prefix, source)
         if not keys:
             suffixes = ", ".join(SOURCE_SUFFIXES[source.format])
@@ -430,38 +434,115 @@ class _Run:
             return
         if self.progress is not None:
             self.progress.files_found(len(keys))
-        ahead = self.limits.read_ahead
-        fetches = Prefetcher(self.store, keys, self.workdir, self.pool, ahead=ahead)
+        fetches = Prefetcher(
+            self.store, keys, self.workdir, self.pool, ahead=self.limits.read_ahead
+        )
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
-        for key, future in fetches:
-            self.check(RunStage.reading)
-            if self._enough(source, states):
-                break
-            self.result.files_processed += 1  # skipped files too (SPEC §6)
-            try:
-                local = future.result()
-                with removing(local.path, temporary=local.temporary) as path:
-                    rows = self._process_file(key, path, source, states, checker)
-            except (BadInputFile, UnsafeKey) as exc:  # UnsafeKey: a partition value too long
-                self._skip(key, str(exc), states, checker)
-                continue
-            except ObjectNotFound:
-                reason = "the object disappeared while the run was reading it"
-                self._skip(key, reason, states, checker)
-                continue
-            except (pl.exceptions.PolarsError, OSError) as exc:
-                if is_disk_full(exc):
-                    raise  # the work directory is full, not the input broken: fail the run
-                self._skip(key, _polars_reason(exc), states, checker)
-                continue
-            checker.commit()
-            for state in states:
-                state.commit()
-            self.result.rows_read += rows
-            self.rows_by_source[source.id] += rows
-            if self.progress is not None:
-                self.progress.file_done(key, rows)
+        evaluate = partial(_evaluate, keep=self.record_filters.get(source.id), states=states)
+        parsed = read_ahead(
+            _read_files(fetches, source, self.limits.chunk_bytes), ahead=self.limits.parse_ahead
+        )
+        events = in_order(
+            parsed,
+            evaluate,
+            self.pool,
+            ahead=self.limits.evaluate_ahead,
+            heavy=lambda read: isinstance(read, _Chunk),
+        )
+        file: _FileProgress | None = None  # the file being read; None once skipped
+        try:
+            for event in events:
+                self.check(RunStage.reading)
+                match event:
+                    case _Opened(key):
+                        if self._enough(source, states):
+                            break
+                        self.result.files_processed += 1  # skipped files too (SPEC §6)
+                        file = _FileProgress(key)
+                    case _Evaluated(key, chunk, frame, batches) if file is not None:
+                        try:
+                            self._stage(file, chunk, frame, batches, states, checker)
+                        except (UnsafeKey, pl.exceptions.PolarsError, OSError) as exc:
+                            if is_disk_full(exc):
+                                raise  # the work directory is full, not the input broken
+                            self._skip(key, _reason(exc), states, checker)
+                            file = None
+                            continue
+                        if self._enough(source, states, file.rows):
+                            self._commit(source, file, states, checker)
+                            break  # a preview has what it shows: the rest is not read
+                    case _Failed(key, reason) if file is not None:
+                        self._skip(key, reason, states, checker)
+                        file = None
+                    case _Closed() if file is not None:
+                        self._commit(source, file, states, checker)
+                        file = None
+                    case _Evaluated() | _Failed() | _Closed():
+                        pass  # the rest of a file already skipped
+                    case unreachable:
+                        assert_never(unreachable)
+        finally:
+            events.close()
         self.source_violations[source.id] = checker.violations()
+
+    def _stage(
+        self,
+        file: _FileProgress,
+        chunk: TypedChunk,
+        frame: pl.DataFrame,
+        batches: list[pl.DataFrame],
+        states: list[_MappingState],
+        checker: AssertionChecker,
+    ) -> None:
+        """One evaluated chunk into every mapping's output, pending until the file commits;
+        the source's own column assertions count it first."""
+        file.rows += chunk.frame.height
+        for column, count in chunk.unparsed.items():
+            file.unparsed[column] += count
+        if chunk.skipped is not None:
+            file.skipped.append(chunk.skipped)
+        for state in states:  # dropped before every mapping: each counts them (SPEC §6)
+            state.pending_filtered += chunk.frame.height - frame.height
+        checker.observe(frame, file.key)
+        for state, batch in zip(states, batches, strict=True):
+            self._transform_batch(state, batch, file.key)
+        self._relieve_memory()
+
+    def _commit(
+        self,
+        source: SourceContainer,
+        file: _FileProgress,
+        states: list[_MappingState],
+        checker: AssertionChecker,
+    ) -> None:
+        """A file read to its end (or as far as a preview needs): its rows and counts count."""
+        if file.skipped:
+            self.result.warnings.append(
+                RunIssue(
+                    IssueKind.RECORDS_SKIPPED,
+                    file=file.key,
+                    count=sum(s.records for s in file.skipped),
+                    detail=file.skipped[0].first,
+                )
+            )
+        types = {c.name: c.type for c in source.columns}
+        for column, count in file.unparsed.items():
+            self.result.warnings.append(
+                RunIssue(
+                    IssueKind.UNPARSED_VALUES,
+                    file=file.key,
+                    column=column,
+                    count=count,
+                    expected=types[column],
+                )
+            )
+        checker.commit()
+        for state in states:
+            state.commit()
+        self.result.rows_read += file.rows
+        self.rows_by_source[source.id] += file.rows
+        if self.progress is not None:
+            self.progress.file_done(file.key, file.rows)
 
     def _skip(
         self, key: str, reason: str, states: list[_MappingState], checker: AssertionChecker
@@ -475,61 +556,6 @@ class _Run:
         issue = RunIssue(IssueKind.FILE_SKIPPED, file=key, detail=capped(reason))
         self.result.errors.append(issue)
         self.log.warning("input skipped", extra={"key": key, "reason": issue.detail})
-
-    def _process_file(
-        self,
-        key: str,
-        path: Path,
-        source: SourceContainer,
-        states: list[_MappingState],
-        checker: AssertionChecker,
-    ) -> int:
-        """Read one input chunk by chunk; every mapping of the source sees each chunk once,
-        after the source's own column assertions have counted it."""
-        rows = 0
-        unparsed: dict[str, int] = defaultdict(int)
-        skipped: list[SkippedRecords] = []
-        parsed = one_ahead(
-            read_source_file(path, key, source, chunk_bytes=self.limits.chunk_bytes), self.pool
-        )
-        evaluate = partial(_evaluate, keep=self.record_filters.get(source.id), states=states)
-        ahead = self.limits.evaluate_ahead
-        for chunk, frame, batches in in_order(parsed, evaluate, self.pool, ahead=ahead):
-            self.check(RunStage.reading)
-            rows += chunk.frame.height
-            for column, count in chunk.unparsed.items():
-                unparsed[column] += count
-            if chunk.skipped is not None:
-                skipped.append(chunk.skipped)
-            for state in states:  # dropped before every mapping: each counts them (SPEC §6)
-                state.pending_filtered += chunk.frame.height - frame.height
-            checker.observe(frame, key)
-            for state, batch in zip(states, batches, strict=True):
-                self._transform_batch(state, batch, key)
-            self._relieve_memory()
-            if self._enough(source, states, rows):
-                break  # a preview has what it shows: the rest of the file is not read
-        if skipped:
-            self.result.warnings.append(
-                RunIssue(
-                    IssueKind.RECORDS_SKIPPED,
-                    file=key,
-                    count=sum(s.records for s in skipped),
-                    detail=skipped[0].first,
-                )
-            )
-        types = {c.name: c.type for c in source.columns}
-        for column, count in unparsed.items():
-            self.result.warnings.append(
-                RunIssue(
-                    IssueKind.UNPARSED_VALUES,
-                    file=key,
-                    column=column,
-                    count=count,
-                    expected=types[column],
-                )
-            )
-        return rows
 
     def _enough(
         self, source: SourceContainer, states: list[_MappingState], reading: int = 0
@@ -698,15 +724,95 @@ class _Run:
                 )
 
 
-def _evaluate(
-    chunk: TypedChunk, *, keep: pl.Expr | None, states: list[_MappingState]
-) -> tuple[TypedChunk, pl.DataFrame, list[pl.DataFrame]]:
+@dataclass
+class _FileProgress:
+    """What the run has staged of the input file being read, until it commits."""
+
+    key: str
+    rows: int = 0
+    unparsed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    skipped: list[SkippedRecords] = field(default_factory=list)
+
+
+class _Opened(NamedTuple):
+    """The stream of a source's inputs (`_read_files`): a file starts."""
+
+    key: str
+
+
+class _Chunk(NamedTuple):
+    """Rows of the file being read, parsed and typed."""
+
+    key: str
+    chunk: TypedChunk
+
+
+class _Evaluated(NamedTuple):
+    """A chunk after `_evaluate`: its records kept by the source's `record_filter`, and one
+    batch of every mapping's expressions evaluated on them."""
+
+    key: str
+    chunk: TypedChunk
+    frame: pl.DataFrame
+    batches: list[pl.DataFrame]
+
+
+class _Failed(NamedTuple):
+    """The file cannot be used (unreadable, gone, or an expression failed on it)."""
+
+    key: str
+    reason: str
+
+
+class _Closed(NamedTuple):
+    """The file was read to its end."""
+
+    key: str
+
+
+_Read = _Opened | _Chunk | _Failed | _Closed
+_Event = _Opened | _Evaluated | _Failed | _Closed
+
+
+def _read_files(
+    fetches: Prefetcher, source: SourceContainer, chunk_bytes: int
+) -> Generator[_Read, None, None]:
+    """Every input of a source as one stream: _Opened, its chunks, then _Closed, or _Failed
+    where reading it stopped (a file is deleted once read, if it was a download). A full work
+    directory is not the input's fault: it raises and fails the run."""
+    for key, future in fetches:
+        yield _Opened(key)
+        try:
+            local = future.result()
+            with removing(local.path, temporary=local.temporary) as path:
+                for chunk in read_source_file(path, key, source, chunk_bytes=chunk_bytes):
+                    yield _Chunk(key, chunk)
+        except (BadInputFile, ObjectNotFound, pl.exceptions.PolarsError, OSError) as exc:
+            if is_disk_full(exc):
+                raise
+            yield _Failed(key, _reason(exc))
+            continue
+        yield _Closed(key)
+
+
+def _evaluate(read: _Read, *, keep: pl.Expr | None, states: list[_MappingState]) -> _Event:
     """A chunk with its records kept by the source's `record_filter` and every mapping's
-    expressions evaluated on them: (chunk, kept records, one batch per state). Pure, so the run
-    evaluates chunks ahead on its pool while the main thread partitions and stages the
-    previous one."""
-    frame = chunk.frame if keep is None else chunk.frame.filter(keep)
-    return chunk, frame, [apply_plan(state.plan, frame.lazy()).collect() for state in states]
+    expressions evaluated on them; other events pass through. Pure, so the run evaluates
+    chunks ahead on its pool while the main thread stages the previous one."""
+    match read:
+        case _Chunk(key, chunk):
+            try:
+                frame = chunk.frame if keep is None else chunk.frame.filter(keep)
+                batches = [apply_plan(state.plan, frame.lazy()).collect() for state in states]
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                if is_disk_full(exc):
+                    raise
+                return _Failed(key, _reason(exc))
+            return _Evaluated(key, chunk, frame, batches)
+        case _Opened() | _Failed() | _Closed():
+            return read
+        case unreachable:
+            assert_never(unreachable)
 
 
 def _go_on(stage: RunStage) -> None:
@@ -718,6 +824,17 @@ def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
     padded = plan.mapping.partition_by is not None
     pads = [(4 if name == "year" else 2) if padded else 0 for name in plan.partition_names]
     return partition_path(plan.partition_names, values, pads)
+
+
+def _reason(exc: Exception) -> str:
+    """Why an input was skipped, in the user's words."""
+    match exc:
+        case BadInputFile() | UnsafeKey():  # UnsafeKey: a partition value too long
+            return str(exc)
+        case ObjectNotFound():
+            return "the object disappeared while the run was reading it"
+        case _:
+            return _polars_reason(exc)
 
 
 def _polars_reason(exc: Exception) -> str:
