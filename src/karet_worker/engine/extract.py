@@ -117,34 +117,40 @@ def in_order(
     heavy: Callable[[_T], bool] = lambda _: True,
 ) -> Generator[_R, None, None]:
     """`work(item)` for each of `items`, in order, with up to `ahead` of them running on `pool`
-    at once while the caller uses the previous result. Items that are not `heavy` (a run's
-    file markers among its chunks) are worked on the spot and take no slot. `work` must be
-    free of side effects: a caller that stops early leaves the ones in flight to finish
+    or done and waiting while the caller uses the previous result. Items that are not `heavy`
+    (a run's file markers among its chunks) are worked on the spot and take no slot. `work`
+    must be free of side effects: a caller that stops early leaves the ones in flight to finish
     unused, and closes `items`.
 
         list(in_order((n for n in [1, 2, 3]), lambda n: n * 10, pool, ahead=2))  # [10, 20, 30]
     """
-    pending: deque[Future[_R]] = deque()
+    pending: deque[tuple[Future[_R], bool]] = deque()  # (result, takes a slot)
+    slots = 0
 
-    def running() -> int:
-        return sum(1 for future in pending if not future.done())
+    def oldest() -> _R:
+        nonlocal slots
+        future, slot = pending.popleft()
+        slots -= slot
+        return future.result()
 
     try:
         for item in items:
             if heavy(item):
-                pending.append(pool.submit(work, item))
+                pending.append((pool.submit(work, item), True))
+                slots += 1
             else:
                 done: Future[_R] = Future()
                 done.set_result(work(item))
-                pending.append(done)
-            while pending and (pending[0].done() or running() >= ahead):
-                yield pending.popleft().result()
+                pending.append((done, False))
+            while pending and (pending[0][0].done() or slots >= ahead):
+                yield oldest()
         while pending:
-            yield pending.popleft().result()
+            yield oldest()
     finally:
-        for future in pending:
+        futures = [future for future, _ in pending]
+        for future in futures:
             future.cancel()
-        wait(pending)
+        wait(futures)
         items.close()
 
 

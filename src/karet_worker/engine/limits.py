@@ -45,8 +45,8 @@ class Limits:
     open_files: int = 512
     # Steps of the input stream (a file's start, each chunk, its end) read and parsed ahead of
     # the chunks being evaluated, across file boundaries: the bench's inputs are one chunk
-    # each (three steps), so 6 keeps about two parsed chunks waiting.
-    parse_ahead: int = 6
+    # each (three steps), so 4 keeps one or two parsed chunks waiting.
+    parse_ahead: int = 4
     # Chunks whose expressions are evaluated on the pool at once, ahead of the main thread
     # (which partitions and stages the previous one): parsing, evaluating and staging overlap.
     evaluate_ahead: int = 2
