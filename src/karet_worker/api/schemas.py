@@ -85,7 +85,10 @@ class RunResponse(BaseModel):
     )
     files_skipped: int = Field(description="Of those, how many were skipped (see errors)")
     rows_read: int = Field(description="Rows read from the inputs that were not skipped")
-    rows_filtered: int = Field(description="Rows dropped by `where`, over the mappings written")
+    rows_filtered: int = Field(
+        description="Rows dropped by a source's `record_filter` or a mapping's `where`, over the "
+        "mappings written"
+    )
     rows_written: int = Field(description="Rows in the Parquet objects written")
     rows_deduped: int = Field(description="Rows dropped as duplicates of `dedup_keys`")
     duration_ms: int = Field(description="The run itself, without waiting for its turn.")
@@ -227,7 +230,7 @@ class MappingPreviewOut(BaseModel):
         "in key order, rows in input order within each"
     )
     rows_read: int = Field(description="Source rows read (a preview stops early)")
-    rows_filtered: int = Field(description="Of those, dropped by `where`")
+    rows_filtered: int = Field(description="Of those, dropped by `record_filter` or `where`")
     rows_deduped: int = Field(description="Dropped as duplicates of `dedup_keys`")
     partitions: list[str] = Field(
         description="Partition paths of the rows read", examples=[["year=2024/month=01"]]
