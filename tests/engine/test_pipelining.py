@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from karet_worker.engine.extract import in_order, read_ahead
+from karet_worker.engine.extract import in_order, produce_ahead
 
 
 def _items(n: int) -> Iterator[int]:
@@ -77,14 +77,14 @@ def test_closing_early_waits_for_the_work_in_flight() -> None:
         assert len(finished) < 10
 
 
-def test_in_order_over_read_ahead_chains_the_stages() -> None:
+def test_in_order_over_produce_ahead_chains_the_stages() -> None:
     """The run's shape: parse ahead, evaluate two ahead, use the previous."""
     with ThreadPoolExecutor(4) as pool:
-        parsed = read_ahead((n for n in range(20)), ahead=4)
+        parsed = produce_ahead((n for n in range(20)), ahead=4)
         assert list(in_order(parsed, lambda n: -n, pool, ahead=2)) == [-n for n in range(20)]
 
 
-def test_read_ahead_raises_where_the_generator_failed_and_closes_it() -> None:
+def test_produce_ahead_raises_where_the_generator_failed_and_closes_it() -> None:
     closed = threading.Event()
 
     def items() -> Iterator[int]:
@@ -97,12 +97,12 @@ def test_read_ahead_raises_where_the_generator_failed_and_closes_it() -> None:
 
     seen: list[int] = []
     with pytest.raises(ValueError, match="third"):
-        seen.extend(read_ahead(items(), ahead=3))  # type: ignore[arg-type]
+        seen.extend(produce_ahead(items(), ahead=3))  # type: ignore[arg-type]
     assert seen == [1, 2]
     assert closed.is_set()
 
 
-def test_closing_read_ahead_early_closes_the_generator() -> None:
+def test_closing_produce_ahead_early_closes_the_generator() -> None:
     closed = threading.Event()
 
     def items() -> Iterator[int]:
@@ -111,7 +111,7 @@ def test_closing_read_ahead_early_closes_the_generator() -> None:
         finally:
             closed.set()
 
-    reader = read_ahead(items(), ahead=4)  # type: ignore[arg-type]
+    reader = produce_ahead(items(), ahead=4)  # type: ignore[arg-type]
     assert next(reader) == 0
     reader.close()
     assert closed.is_set()

@@ -80,13 +80,13 @@ class Prefetcher:
 _END = object()
 
 
-def read_ahead(items: Generator[_T, None, None], *, ahead: int) -> Generator[_T, None, None]:
+def produce_ahead(items: Generator[_T, None, None], *, ahead: int) -> Generator[_T, None, None]:
     """The items of `items`, produced on a thread of their own up to `ahead` ahead of the
     caller (reading + parsing the next chunks overlaps with what the caller does with this
     one). Errors of `items` surface where the item would have been; closing this closes
     `items` once its steps in flight are over.
 
-        list(read_ahead((n for n in range(3)), ahead=2))   # [0, 1, 2]
+        list(produce_ahead((n for n in range(3)), ahead=2))   # [0, 1, 2]
     """
     # One thread runs the queued `next` calls in order: a generator is never entered twice.
     with ThreadPoolExecutor(1, thread_name_prefix="karet-read") as reader:

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from karet_worker.engine.read.base import CHUNK_BYTES
 
@@ -59,21 +59,10 @@ class Limits:
     uploads: int = 2
 
     def __post_init__(self) -> None:
-        for name in (
-            "chunk_bytes",
-            "memory_budget_bytes",
-            "row_group_rows",
-            "writers",
-            "writer_queue",
-            "open_files",
-            "parse_ahead",
-            "evaluate_ahead",
-            "read_ahead",
-            "io_concurrency",
-            "uploads",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Limits.{name} must be at least 1, got {getattr(self, name)}")
+        for knob in fields(self):  # every knob is a count or a size
+            if getattr(self, knob.name) < 1:
+                value = getattr(self, knob.name)
+                raise ValueError(f"Limits.{knob.name} must be at least 1, got {value}")
 
     @classmethod
     def for_machine(

@@ -27,7 +27,7 @@ from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
 from karet_worker.engine.dimensions import load_dimension
-from karet_worker.engine.extract import Prefetcher, in_order, list_inputs, read_ahead, removing
+from karet_worker.engine.extract import Prefetcher, in_order, list_inputs, produce_ahead, removing
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.limits import Limits
 from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
@@ -439,7 +439,7 @@ class _Run:
         )
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
         evaluate = partial(_evaluate, keep=self.record_filters.get(source.id), states=states)
-        parsed = read_ahead(
+        parsed = produce_ahead(
             _read_files(fetches, source, self.limits.chunk_bytes), ahead=self.limits.parse_ahead
         )
         events = in_order(
