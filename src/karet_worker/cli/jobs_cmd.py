@@ -13,14 +13,11 @@ import os
 import signal
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import typer
-from prometheus_client import start_http_server
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -40,7 +37,6 @@ from karet_worker.cli.exits import ExitCode, completed_run_exit
 from karet_worker.jobs.errors import JobAlreadyFinished, JobNotFound, QueueUnavailable
 from karet_worker.jobs.factory import open_queue
 from karet_worker.jobs.model import JobRecord, JobStatus, Trigger
-from karet_worker.jobs.runtime import JobsRuntime
 from karet_worker.logs import configure_logging
 from karet_worker.settings import Settings
 from karet_worker.storage.base import StorageUnavailable
@@ -94,6 +90,9 @@ class ServiceJobs:
         return [JobRecord.model_validate(r) for r in records]
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
+        import urllib.error  # here: urllib.request and the runtime below cost `run` start-up
+        import urllib.request
+
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -250,6 +249,10 @@ def worker(
             ExitCode.USAGE,
         )
     configure_logging(log_level.value)
+    from prometheus_client import start_http_server
+
+    from karet_worker.jobs.runtime import JobsRuntime
+
     store = open_existing_store(settings, create=True)
     runtime = JobsRuntime.open(settings, store, consume=True)
     if metrics_port is not None:

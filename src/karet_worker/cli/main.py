@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from importlib.metadata import version as package_version
 from pathlib import Path
 
 import typer
@@ -63,6 +62,8 @@ app.command()(worker)
 
 def _version(show: bool) -> None:
     if show:
+        from importlib.metadata import version as package_version  # 5 ms `run` need not pay
+
         typer.echo(f"karet-worker {package_version('karet-worker')}")
         raise typer.Exit()
 

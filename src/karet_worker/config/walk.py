@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, Discriminator, Tag
 from typing_extensions import TypeAliasType
@@ -116,10 +116,19 @@ def _shape_of(annotation: Any) -> _Shape | None:
 
 @cache
 def _plan(model: type[BaseModel]) -> tuple[tuple[str, str | None, _Shape], ...]:
-    """(field name, alias, shape) of the fields of `model` that can hold nested models."""
+    """(field name, alias, shape) of the fields of `model` that can hold nested models.
+
+    The annotations are resolved here, not taken from `model_fields`: the models build their
+    validators lazily (`defer_build`), so a field naming the recursive `Expr` still holds a
+    forward reference there."""
+    hints = get_type_hints(model, include_extras=True)
     plan = []
     for name, info in model.model_fields.items():
-        shape = _tagged(info.annotation, info.metadata) or _shape_of(info.annotation)
+        annotation, metadata = hints[name], list(info.metadata)
+        if get_origin(annotation) is Annotated:
+            annotation, *marks = get_args(annotation)
+            metadata.extend(marks)
+        shape = _tagged(annotation, metadata) or _shape_of(annotation)
         if shape is not None:
             plan.append((name, info.alias, shape))
     return tuple(plan)
