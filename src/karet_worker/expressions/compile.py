@@ -331,7 +331,8 @@ class _Compiler:
         text = self._text(expr.input)
         if not usable_date_format(expr.format):
             return Compiled(null_of(DATE), DATE)
-        return Compiled(text.str.to_date(expr.format, strict=False), DATE)
+        # no per-value cache: see parsing.parse_date_iso
+        return Compiled(text.str.to_date(expr.format, strict=False, cache=False), DATE)
 
     def _from_unix(self, expr: FromUnixExpr) -> Compiled:
         inner = self.compile(expr.input)

@@ -43,8 +43,12 @@ def parse_int(text: pl.Expr) -> pl.Expr:
 
 
 def parse_date_iso(text: pl.Expr) -> pl.Expr:
-    """ISO `YYYY-MM-DD` → Date (the parser also takes unpadded month/day); else null."""
-    return text.str.strip_chars().str.to_date(ISO_DATE_FORMAT, strict=False)
+    """ISO `YYYY-MM-DD` → Date (the parser also takes unpadded month/day); else null.
+
+    Every date and timestamp parse here runs without Polars' per-value cache (`cache=False`):
+    on the bench's dates (1,465 distinct in 625k rows) the cache made it 2.2x slower (37 vs
+    17 CPU-ms), the lookup costing more than parsing ten characters."""
+    return text.str.strip_chars().str.to_date(ISO_DATE_FORMAT, strict=False, cache=False)
 
 
 # Tried in order; the first that parses wins. A space may stand for the `T` (RFC 3339), a
@@ -66,7 +70,7 @@ def parse_timestamp_iso(text: pl.Expr) -> pl.Expr:
     `2024-01-05` → 00:00 UTC."""
     normalized = text.str.strip_chars().str.replace(" ", "T", literal=True, n=1)
     return pl.coalesce(
-        normalized.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
+        normalized.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False, cache=False)
         for fmt in TIMESTAMP_FORMATS
     )
 
