@@ -165,13 +165,6 @@ def test_an_overlong_line_is_refused_instead_of_buffered() -> None:
         list(line_chunks(stream, chunk_bytes=100, max_line_bytes=1000))
 
 
-def test_the_first_chunks_ramp_up_to_the_chunk_size() -> None:
-    body = b"".join(b'{"a":%04d}\n' % i for i in range(1000))  # 11 bytes a line
-    sizes = [len(c) for c in line_chunks(io.BytesIO(body), 1000, first_bytes=100)]
-    assert sizes[:6] == [99, 198, 396, 792, 990, 990]
-    assert sum(sizes) == len(body)
-
-
 def test_chunks_end_at_line_ends() -> None:
     body = b"".join(b'{"a":%d}\n' % i for i in range(500)) + b'{"a":500}'
     chunks = list(line_chunks(io.BytesIO(body), chunk_bytes=64))
@@ -184,14 +177,12 @@ def test_chunks_end_at_line_ends() -> None:
     lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
     last_newline=st.booleans(),
     chunk_bytes=st.integers(1, 64),
-    first_bytes=st.none() | st.integers(1, 64),
     read_size=st.integers(1, 50),
 )
 def test_chunks_cover_the_input_exactly_at_line_ends(
     lines: list[bytes],
     last_newline: bool,
     chunk_bytes: int,
-    first_bytes: int | None,
     read_size: int,
 ) -> None:
     """Whatever the chunk sizes and however little each read returns (a gzip stream returns
@@ -205,7 +196,7 @@ def test_chunks_cover_the_input_exactly_at_line_ends(
             return super().readinto(memoryview(buffer)[:read_size])
 
     stream = Trickle(body)
-    chunks = list(line_chunks(stream, chunk_bytes, 1000, first_bytes=first_bytes))
+    chunks = list(line_chunks(stream, chunk_bytes, 1000))
     tail = body[body.rfind(b"\n") + 1 :]  # an unfinished last line: dropped when blank
     assert b"".join(chunks) == (body if tail.strip() else body[: len(body) - len(tail)])
     assert all(c.endswith(b"\n") for c in chunks[:-1])

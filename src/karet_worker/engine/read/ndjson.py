@@ -46,12 +46,11 @@ from karet_worker.expressions.coerce import declared_dtype, parse_declared
 # file is one huge JSON document without line breaks (far above any log record).
 MAX_LINE_BYTES = 64 * 1024 * 1024
 _HEAD_BYTES = 64 * 1024
-# A file's first chunk is 1/_RAMP of the chunk size, the next ones twice the one before: the
-# run waits for the first chunk of every file, then reads the next while it transforms this
-# one (reading 2 MB takes no longer than transforming 1 MB). 2 about halved the run's wait for
-# first chunks (0.67-0.73 → 0.31-0.52 s of a ~3 s run, 250mb NDJSON); 4 and 8 waited less but
-# made more chunks, which cost the transform more than they saved (bench/README.md, "NDJSON").
-_RAMP = 2
+# JSON text repeats every key on every line: the bench's rows take 383 MB as NDJSON and 258 MB
+# as CSV (1.48x). A chunk of 1.5x the chunk size holds about the rows of a CSV chunk, which is
+# what memory and the per-chunk costs follow; at 1x the NDJSON run cut twice as many chunks
+# and took 15% more CPU (4.8 vs 4.1 CPU-s, 250mb, median of 4; bench/README.md "NDJSON").
+_JSON_TEXT_FACTOR = 1.5
 
 
 def read_ndjson(
@@ -63,7 +62,7 @@ def read_ndjson(
     line = 1  # number of the first line of the next chunk, for messages
     seen_object = False
     with open_input(path, key) as stream:
-        for chunk in line_chunks(stream, chunk_bytes, first_bytes=chunk_bytes // _RAMP):
+        for chunk in line_chunks(stream, int(chunk_bytes * _JSON_TEXT_FACTOR)):
             parsed = plan.parse(chunk, line)
             if not seen_object and parsed.frame.height == 0 and parsed.skipped is not None:
                 lines = line - 1 + chunk.count(b"\n")
@@ -80,23 +79,18 @@ def line_chunks(
     stream: ReadIntoStream,
     chunk_bytes: int = CHUNK_BYTES,
     max_line_bytes: int = MAX_LINE_BYTES,
-    *,
-    first_bytes: int | None = None,
 ) -> Iterator[bytes]:
     """Chunks of about `chunk_bytes` that end at a line end (a JSON text never holds a raw line
-    break, so every newline ends a record); with `first_bytes`, the first chunk is about that
-    long and each next one twice the one before, up to `chunk_bytes`. The file's start is
-    checked first: NUL bytes (binary) or a leading `[` (one JSON array) are `BadInputFile`.
+    break, so every newline ends a record). The file's start is checked first: NUL bytes
+    (binary) or a leading `[` (one JSON array) are `BadInputFile`.
 
-    The file is read into one reused buffer and each chunk copied out of it once: the reader
-    is on the run's critical path for every file's first chunk, and the earlier
+    The file is read into one reused buffer and each chunk copied out of it once: the earlier
     read-append-slice-delete cycle copied each byte four times (0.107 vs 0.033 CPU-s for
     96 MB, bench/README.md "NDJSON")."""
     size = max(chunk_bytes, 1)
-    limit = max(1, min(size, first_bytes or size))  # how much this chunk may read
     buffer = bytearray(size)
     view = memoryview(buffer)
-    held = _fill(stream, view[:limit], 0)  # bytes in the buffer
+    held = _fill(stream, view, 0)  # bytes in the buffer
     head = min(held, _HEAD_BYTES)
     if buffer.find(b"\x00", 0, head) >= 0:
         raise BadInputFile("binary content (NUL bytes), not an NDJSON text file")
@@ -110,14 +104,10 @@ def line_chunks(
             yield bytes(view[:cut])
             view[: held - cut] = view[cut:held]  # the start of the next line
             held -= cut
-            if held <= size:
-                limit = min(size, limit * 2)
-                if len(buffer) > size:  # back to size after a long line
-                    view.release()
-                    del buffer[size:]
-                    view = memoryview(buffer)
-        elif held == limit < len(buffer):
-            limit = min(len(buffer), limit * 2)
+            if held <= size and len(buffer) > size:  # back to size after a long line
+                view.release()
+                del buffer[size:]
+                view = memoryview(buffer)
         elif held == len(buffer):  # one line fills the buffer: grow it, up to the limit
             if held > max_line_bytes:
                 raise BadInputFile(
@@ -127,8 +117,7 @@ def line_chunks(
             view.release()
             buffer.extend(bytes(min(size, max_line_bytes + 1 - held)))
             view = memoryview(buffer)
-            limit = len(buffer)
-        more = _fill(stream, view[:limit], held)
+        more = _fill(stream, view, held)
         if more == held:  # the end of the file
             break
         held = more
