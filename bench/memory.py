@@ -8,7 +8,7 @@ to the budget, the row-group size or the number of writers can be judged on time
 Usage (after `bench/run.py` has laid out the store):
 
     uv run python bench/memory.py --pipeline plain-4gb [--budget-mb 96] [--row-group 16384]
-        [--writers 2]
+        [--writers 2] [--chunk-mb 8] [--writer-queue 64] [--evaluate-ahead 2] [--parse-ahead 4]
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk-mb", type=int, default=defaults.chunk_bytes // MIB)
     parser.add_argument("--writer-queue", type=int, default=defaults.writer_queue)
     parser.add_argument("--evaluate-ahead", type=int, default=defaults.evaluate_ahead)
+    parser.add_argument("--parse-ahead", type=int, default=defaults.parse_ahead)
     args = parser.parse_args(argv)
     limits = dataclasses.replace(
         defaults,
@@ -112,13 +113,14 @@ def main(argv: list[str] | None = None) -> None:
         chunk_bytes=args.chunk_mb * MIB,
         writer_queue=args.writer_queue,
         evaluate_ahead=args.evaluate_ahead,
+        parse_ahead=args.parse_ahead,
     )
     seconds, sampler, rows = measure(args.store.resolve(), args.pipeline, limits)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         f"{args.pipeline}: budget {args.budget_mb} MB, row group {args.row_group:,}, "
         f"{args.writers} writer(s), chunks {args.chunk_mb} MB, queue {args.writer_queue}, "
-        f"evaluate ahead {args.evaluate_ahead}: {seconds:.1f} s, "
+        f"evaluate ahead {args.evaluate_ahead}, parse ahead {args.parse_ahead}: {seconds:.1f} s, "
         f"cpu {usage.ru_utime + usage.ru_stime:.1f} s, "
         f"{rows:,} rows, peak RSS {usage.ru_maxrss // 1024} MB"
     )

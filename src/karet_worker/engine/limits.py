@@ -45,8 +45,10 @@ class Limits:
     open_files: int = 512
     # Steps of the input stream (a file's start, each chunk, its end) read and parsed ahead of
     # the chunks being evaluated, across file boundaries: the bench's inputs are one chunk
-    # each (three steps), so 4 keeps one or two parsed chunks waiting.
-    parse_ahead: int = 4
+    # each (three steps), so 2 keeps at most one parsed chunk waiting. 4 (one or two waiting)
+    # was no faster and held 33 MB more at peak (plain-1gb 473 vs 439 MB; lookup-heavy-1gb
+    # 556 vs 524 MB at 1; bench/memory.py, alternating rounds).
+    parse_ahead: int = 2
     # Chunks whose expressions are evaluated on the pool at once, ahead of the main thread
     # (which partitions and stages the previous one): parsing, evaluating and staging overlap.
     evaluate_ahead: int = 2
