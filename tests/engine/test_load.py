@@ -12,7 +12,7 @@ import pytest
 from tests.engine.workspace import Workspace, make_config
 
 from karet_worker.engine.limits import Limits
-from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
+from karet_worker.engine.load import MemoryBudget, RowGroupGrid, StagedOutput, Writers
 
 SCHEMA = pl.Schema({"n": pl.Int64(), "s": pl.String()})
 
@@ -57,7 +57,7 @@ def test_bytes_do_not_depend_on_memory_pressure_or_open_files(tmp_path: Path) ->
     assert _write(tmp_path, Limits(row_group_rows=100, open_files=1), tight, "tight") == reference
 
 
-def test_row_groups_are_cut_at_fixed_multiples(tmp_path: Path) -> None:
+def test_row_groups_are_cut_on_the_grid(tmp_path: Path) -> None:
     files = _write(tmp_path, Limits(row_group_rows=100), MemoryBudget(1 << 30), "out")
     path = tmp_path / "a.parquet"
     path.write_bytes(files["p=a"])
@@ -66,6 +66,23 @@ def test_row_groups_are_cut_at_fixed_multiples(tmp_path: Path) -> None:
     assert sizes == [100] * 8 + [34]  # 334 rows of 0..999 divisible by 3, then 500 more
     rows = duckdb.sql(f"select n from read_parquet('{path}') order by n").fetchall()
     assert [n for (n,) in rows] == [n for n in range(1000) if n % 3 == 0] + list(range(2000, 2500))
+    # the second partition's grid is staggered: its first group is 1/16 shorter
+    path.write_bytes(files["p=b"])
+    meta = pq.ParquetFile(path).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sizes == [94] + [100] * 5 + [72]  # the 666 committed rows of 0..999
+
+
+def test_the_grid_of_each_partition() -> None:
+    assert RowGroupGrid.of(0, 16) == RowGroupGrid(first=16, size=16)
+    assert RowGroupGrid.of(3, 16) == RowGroupGrid(first=13, size=16)
+    assert RowGroupGrid.of(16, 16) == RowGroupGrid(first=16, size=16)
+    grid = RowGroupGrid(first=4, size=10)
+    assert grid.sizes(0, 30) == [4, 10, 10, 6]
+    assert grid.sizes(14, 24) == [10]
+    assert (grid.floor(3), grid.groups(3)) == (0, 0)
+    assert (grid.floor(23), grid.groups(23)) == (14, 2)
+    assert (grid.floor(24), grid.groups(24)) == (24, 3)
 
 
 def test_spilling_keeps_row_order(tmp_path: Path) -> None:

@@ -35,10 +35,10 @@ class Limits:
     # Threads encoding Parquet row groups while the main thread transforms the next chunk.
     writers: int = 2
     # Row groups handed to the writers and not yet encoded; the main thread waits past it.
-    # Partitions fill in step, so one chunk makes many of them cross the row-group mark at
-    # once (49 on the bench): with 4 slots the main thread sat 1.1 s of a 2.5 s plain-250mb
-    # run waiting for the writers while they idled between bursts. 64 hold one burst; a
-    # queued 16k-row group is ~1 MB there.
+    # Partitions fill in step: before their grids were staggered (`load.RowGroupGrid`) one
+    # chunk made all 49 of the bench cross the row-group mark at once, and with 4 slots the
+    # main thread sat 1.1 s of a 2.5 s plain-250mb run waiting while the writers idled
+    # between bursts. 64 hold such a burst; a queued 16k-row group is ~1-3 MB there.
     writer_queue: int = 64
     # Partition files a run keeps open for streaming; partitions beyond it wait (spilled when
     # memory is short) and are written when the mapping finishes.

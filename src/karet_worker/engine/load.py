@@ -2,9 +2,10 @@
 at a time as each fills, and hand the files over for upload once the mapping passed its checks.
 
 Every output row is encoded once, on writer threads, while the main thread transforms the next
-chunk. A partition's rows are cut into row groups at fixed multiples of `row_group_rows`, so
-the bytes depend only on the input and the settings — never on timing, on memory pressure or on
-other runs sharing the process's memory budget (SPEC §6: reruns give identical objects).
+chunk. A partition's rows are cut into row groups on a fixed grid (`RowGroupGrid`: a first
+group of its own size, then `row_group_rows` each), so the bytes depend only on the input and
+the settings — never on timing, on memory pressure or on other runs sharing the process's memory
+budget (SPEC §6: reruns give identical objects).
 
 Rows wait in memory until their row group is full. When all runs of the process together hold
 more waiting rows than the memory budget, the largest waiting buffers are spilled to local Arrow
@@ -54,6 +55,50 @@ def _to_arrow(frame: pl.DataFrame) -> pa.Table:
     default export arrives at the same types a slower way: 8.5 vs 5.6 CPU ms for the 49
     partition pieces of one 80k-row chunk."""
     return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+# Partitions' first row groups are 1/_STAGGER apart in size (the n-th partition's holds
+# row_group_rows * (1 - (n % _STAGGER) / _STAGGER) rows), so that partitions filling in step
+# do not all cross a row-group mark on the same chunk: on the bench all 49 did, queueing up to
+# 24 row groups (74 MB) for the writers at once and leaving them idle in between.
+_STAGGER = 16
+
+
+@dataclass(frozen=True)
+class RowGroupGrid:
+    """Where a partition's file is cut into row groups: after `first` rows, then every `size`.
+
+        RowGroupGrid(first=4, size=10).sizes(0, 30)  # [4, 10, 10, 6]
+        RowGroupGrid(first=4, size=10).floor(23)     # 14: rows in whole groups
+    """
+
+    first: int
+    size: int
+
+    @staticmethod
+    def of(index: int, size: int) -> RowGroupGrid:
+        """The grid of the `index`-th partition created (a function of the input only)."""
+        return RowGroupGrid(size - (index % _STAGGER) * size // _STAGGER, size)
+
+    def floor(self, rows: int) -> int:
+        """The last mark at or before `rows`: the rows of the whole groups among them."""
+        if rows < self.first:
+            return 0
+        return self.first + (rows - self.first) // self.size * self.size
+
+    def groups(self, rows: int) -> int:
+        """How many whole groups the first `rows` rows make."""
+        end = self.floor(rows)
+        return 0 if end == 0 else 1 + (end - self.first) // self.size
+
+    def sizes(self, start: int, stop: int) -> list[int]:
+        """Row-group sizes of rows `start` (a mark) to `stop`; the last may be partial."""
+        sizes: list[int] = []
+        while start < stop:
+            mark = self.first if start < self.first else start + self.size
+            sizes.append(min(mark, stop) - start)
+            start += sizes[-1]
+        return sizes
 
 
 class MemoryBudget:
@@ -136,7 +181,7 @@ class _Partition:
     segment: str
     path: Path
     schema: pa.Schema
-    row_group_rows: int
+    grid: RowGroupGrid
     waiting: list[_Piece] = field(default_factory=list)
     waiting_rows: int = 0
     memory_bytes: int = 0  # of waiting pieces held in memory
@@ -147,12 +192,16 @@ class _Partition:
     last: Future[None] | None = None  # the latest write submitted for this file
     writer: pq.ParquetWriter | None = None  # used on writer threads only, one write at a time
 
-    def write(self, table: pa.Table | None, close: bool) -> None:
-        """Append row groups of `table` (whole groups, except the final write) to the file."""
+    def write(self, table: pa.Table | None, sizes: list[int], close: bool) -> None:
+        """Append `table` to the file as row groups of `sizes` rows (whole groups of the grid,
+        except the final write's last)."""
         if self.writer is None:
             self.writer = _parquet_writer(self.path, self.schema)
-        if table is not None and table.num_rows:
-            self.writer.write_table(table, row_group_size=self.row_group_rows)
+        offset = 0
+        for size in sizes:
+            assert table is not None
+            self.writer.write_table(table.slice(offset, size), row_group_size=size)
+            offset += size
         if close:
             self.writer.close()
             self.writer = None
@@ -196,8 +245,10 @@ class StagedOutput:
         partition = self._partitions.get(segment)
         if partition is None:
             self._dir.mkdir(parents=True, exist_ok=True)
-            path = self._dir / f"{len(self._partitions):06d}.parquet"
-            partition = _Partition(segment, path, self._arrow_schema, self._rows_per_group)
+            index = len(self._partitions)
+            path = self._dir / f"{index:06d}.parquet"
+            grid = RowGroupGrid.of(index, self._rows_per_group)
+            partition = _Partition(segment, path, self._arrow_schema, grid)
             self._partitions[segment] = partition
         # As compact Arrow: a piece cut from a chunk by `partition_by` still references the
         # whole chunk's string buffers (49 pieces of one 8 MB chunk held 316 MB between them);
@@ -211,7 +262,8 @@ class StagedOutput:
         partition.memory_bytes += size
         partition.added += frame.height
         self._budget.charge(size)
-        if partition.waiting_rows >= self._rows_per_group and self._may_stream(partition):
+        whole = partition.grid.floor(partition.file_rows + partition.waiting_rows)
+        if whole > partition.file_rows and self._may_stream(partition):
             self._cut(partition)
 
     def commit(self) -> None:
@@ -270,13 +322,17 @@ class StagedOutput:
         if empty_file and not self._partitions:
             self._dir.mkdir(parents=True, exist_ok=True)
             path = self._dir / "empty.parquet"
-            partition = _Partition("", path, self._arrow_schema, self._rows_per_group)
+            grid = RowGroupGrid.of(0, self._rows_per_group)
+            partition = _Partition("", path, self._arrow_schema, grid)
             self._partitions[""] = partition
         for segment in sorted(self._partitions):
             partition = self._partitions[segment]
+            sizes = partition.grid.sizes(
+                partition.file_rows, partition.file_rows + partition.waiting_rows
+            )
             table = self._take(partition, partition.waiting_rows)
             partition.streaming = True
-            task = partial(partition.write, table, True)
+            task = partial(partition.write, table, sizes, True)
             partition.last = self._writers.submit(partition.last, task)
             yield segment, partition.path, partition.last
 
@@ -306,10 +362,11 @@ class StagedOutput:
 
     def _cut(self, partition: _Partition) -> None:
         """Hand the whole row groups among the waiting rows to a writer."""
-        whole = partition.waiting_rows - partition.waiting_rows % self._rows_per_group
-        table = self._take(partition, whole)
-        partition.file_rows += whole
-        task = partial(partition.write, table, False)
+        end = partition.grid.floor(partition.file_rows + partition.waiting_rows)
+        sizes = partition.grid.sizes(partition.file_rows, end)
+        table = self._take(partition, end - partition.file_rows)
+        partition.file_rows = end
+        task = partial(partition.write, table, sizes, False)
         partition.last = self._writers.submit(partition.last, task)
 
     def _take(self, partition: _Partition, rows: int) -> pa.Table:
@@ -339,7 +396,9 @@ class StagedOutput:
         put the committed rest of the next group back to wait (same grid, same bytes)."""
         partition.wait()
         self._close(partition)
-        keep_groups, rest = divmod(partition.committed, self._rows_per_group)
+        keep_groups = partition.grid.groups(partition.committed)
+        kept_rows = partition.grid.floor(partition.committed)
+        rest = partition.committed - kept_rows
         old = partition.path.with_suffix(".old")
         partition.path.replace(old)
         source = pq.ParquetFile(old)
@@ -349,7 +408,7 @@ class StagedOutput:
         if rest:
             tail = source.read_row_group(keep_groups).slice(0, rest)
         self._keep_waiting(partition, tail)
-        partition.file_rows = keep_groups * self._rows_per_group
+        partition.file_rows = kept_rows
         if keep_groups:
             writer = _parquet_writer(partition.path, partition.schema)
             for index in range(keep_groups):
