@@ -68,8 +68,8 @@ _STAGGER = 16
 class RowGroupGrid:
     """Where a partition's file is cut into row groups: after `first` rows, then every `size`.
 
-        RowGroupGrid(first=4, size=10).sizes(0, 30)  # [4, 10, 10, 6]
-        RowGroupGrid(first=4, size=10).floor(23)     # 14: rows in whole groups
+    RowGroupGrid(first=4, size=10).sizes(0, 30)  # [4, 10, 10, 6]
+    RowGroupGrid(first=4, size=10).floor(23)     # 14: rows in whole groups
     """
 
     first: int
