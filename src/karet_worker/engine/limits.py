@@ -28,9 +28,10 @@ class Limits:
     # Output rows waiting for their row group, all runs of the process together; past it the
     # largest waiting buffers are spilled to local disk.
     memory_budget_bytes: int = 96 * MIB
-    # Rows per Parquet row group (every partition's rows are cut at multiples of it, so the
-    # bytes never depend on timing or memory pressure). Every open partition holds up to one
-    # row group while it fills: 49 partitions x 16k rows x ~110 bytes ~ 86 MB.
+    # Rows per Parquet row group (each partition's rows are cut on a fixed grid of it, the
+    # first group staggered per partition: `load.RowGroupGrid`; so the bytes never depend on
+    # timing or memory pressure). Every open partition holds up to one row group while it
+    # fills: 49 partitions x 16k rows x ~110 bytes ~ 86 MB.
     row_group_rows: int = 16 * 1024
     # Threads encoding Parquet row groups while the main thread transforms the next chunk.
     writers: int = 2
