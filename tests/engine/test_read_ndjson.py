@@ -114,14 +114,29 @@ def test_lines_that_are_not_objects_are_skipped_and_counted(tmp_path: Path) -> N
     assert skipped[0].first.startswith("line 2: not valid JSON")
 
 
-def test_the_skipped_line_number_counts_across_chunks(tmp_path: Path) -> None:
-    body = b"".join(b'{"a":%d}\n' % i for i in range(1000)) + b"oops\n"
-    chunks = read(tmp_path, body, source(("a", "int64")), chunk=1000)
+@pytest.mark.parametrize("key", ["a.ndjson", "a.ndjson.gz"])
+def test_the_skipped_line_number_counts_across_chunks(tmp_path: Path, key: str) -> None:
+    body = b"".join(b'{"a":%d}\n' % i for i in range(1000)) + b"\n  \n" + b"oops\n"
+    chunks = read(tmp_path, body, source(("a", "int64")), key=key, chunk=1000)
     assert len(chunks) > 5
     assert [c.skipped.first for c in chunks if c.skipped] == [
-        "line 1001: not valid JSON (Expecting value at character 1)"
+        "line 1003: not valid JSON (Expecting value at character 1)"
     ]
     assert [r["a"] for r in rows(chunks)] == list(range(1000))
+
+
+@pytest.mark.parametrize("key", ["a.ndjson", "a.ndjson.gz"])
+def test_bad_lines_in_many_chunks_are_numbered_in_the_file(tmp_path: Path, key: str) -> None:
+    """Line numbers are counted only once a message needs one; later chunks keep counting."""
+    lines = [b'{"a":%d}' % i for i in range(1000)]
+    for number in (300, 600, 900):
+        lines[number - 1] = b"oops"
+    chunks = read(tmp_path, b"\n".join(lines) + b"\n", source(("a", "int64")), key=key, chunk=1000)
+    assert [c.skipped.first.split(":")[0] for c in chunks if c.skipped] == [
+        "line 300",
+        "line 600",
+        "line 900",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -248,7 +263,7 @@ def test_polars_and_line_by_line_parsing_agree(records: list[dict[str, Any]]) ->
     """Whenever Polars accepts a chunk, the line-by-line reader gives the same text."""
     chunk = b"".join(json.dumps(r).encode() + b"\n" for r in records)
     plan = JsonPlan.of(_PLAN_COLUMNS)
-    fast = plan.parse(chunk, 1)
+    fast = plan.parse(chunk, lambda: 1)
     slow = plan._parse_lines(chunk, 1)
     assert slow.skipped is None
     if fast.skipped is None:  # Polars took it (not every shape fits the schema)
