@@ -25,6 +25,17 @@ def test_waiting_runs_hold_no_thread_and_report_their_wait(
     locks = client.app.state.jobs.queue.locks  # type: ignore[attr-defined]
     holder = locks.try_acquire("jobs", "someone-else:1")
     assert holder is not None
+    # Renewed like a running job's lease: a Redis lease lapses after 3 heartbeats (0.6 s
+    # here), and on a loaded CI machine the steps below once took longer than that, so a
+    # waiting run took the lock before the check that none had.
+    stop_renewing = threading.Event()
+
+    def renew() -> None:
+        while not stop_renewing.wait(0.05):
+            holder.renew()
+
+    renewer = threading.Thread(target=renew, daemon=True)
+    renewer.start()
     sent = threading.Barrier(WAITING + 1)
 
     def run() -> httpx.Response:
@@ -45,6 +56,8 @@ def test_waiting_runs_hold_no_thread_and_report_their_wait(
                 assert answer.status_code == 200, answer.text
             assert all(not f.done() for f in futures)  # still waiting: the lock is held
         finally:
+            stop_renewing.set()
+            renewer.join()
             holder.release()  # also on failure, so no thread is left waiting
         responses = [f.result(timeout=WAIT_S) for f in futures]
 
