@@ -94,6 +94,8 @@ class _Node(BaseModel):
     # defer_build: validators are built on first use, once for the whole PipelineConfig, not
     # per model at import (that cost 0.10 of the 0.16 CPU-s this module's import took, on a
     # `karet-worker run` that starts in ~0.5 s); `config/walk.py` resolves the annotations.
+    # Threads racing to a first use are safe from pydantic 2.14 on (rebuilds take one lock;
+    # tests/config/test_deferred_build.py).
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True, defer_build=True)
 
 
