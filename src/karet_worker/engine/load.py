@@ -192,14 +192,13 @@ class _Partition:
     last: Future[None] | None = None  # the latest write submitted for this file
     writer: pq.ParquetWriter | None = None  # used on writer threads only, one write at a time
 
-    def write(self, table: pa.Table | None, sizes: list[int], close: bool) -> None:
+    def write(self, table: pa.Table, sizes: list[int], close: bool) -> None:
         """Append `table` to the file as row groups of `sizes` rows (whole groups of the grid,
         except the final write's last)."""
         if self.writer is None:
             self.writer = _parquet_writer(self.path, self.schema)
         offset = 0
         for size in sizes:
-            assert table is not None
             self.writer.write_table(table.slice(offset, size), row_group_size=size)
             offset += size
         if close:
