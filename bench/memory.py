@@ -8,7 +8,7 @@ to the budget, the row-group size or the number of writers can be judged on time
 Usage (after `bench/run.py` has laid out the store):
 
     uv run python bench/memory.py --pipeline plain-4gb [--budget-mb 96] [--row-group 16384]
-        [--writers 2] [--chunk-mb 8] [--writer-queue 64] [--evaluate-ahead 2] [--parse-ahead 4]
+        [--writers 2] [--chunk-mb 8] [--writer-queue 64] [--evaluate-ahead 2] [--parse-ahead 2]
 """
 
 from __future__ import annotations

@@ -261,9 +261,9 @@ class StagedOutput:
         partition.memory_bytes += size
         partition.added += frame.height
         self._budget.charge(size)
-        whole = partition.grid.floor(partition.file_rows + partition.waiting_rows)
-        if whole > partition.file_rows and self._may_stream(partition):
-            self._cut(partition)
+        end = partition.grid.floor(partition.file_rows + partition.waiting_rows)
+        if end > partition.file_rows and self._may_stream(partition):
+            self._cut(partition, end)
 
     def commit(self) -> None:
         for partition in self._partitions.values():
@@ -359,9 +359,8 @@ class StagedOutput:
         partition.streaming = True
         return True
 
-    def _cut(self, partition: _Partition) -> None:
-        """Hand the whole row groups among the waiting rows to a writer."""
-        end = partition.grid.floor(partition.file_rows + partition.waiting_rows)
+    def _cut(self, partition: _Partition, end: int) -> None:
+        """Hand the waiting rows up to the grid's mark `end` (whole row groups) to a writer."""
         sizes = partition.grid.sizes(partition.file_rows, end)
         table = self._take(partition, end - partition.file_rows)
         partition.file_rows = end
