@@ -3,6 +3,7 @@ redis-server, or REDIS_URL, under a key prefix of the test's own)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from karet_worker.api import create_app
+from karet_worker.jobs.locks import Lease, PipelineLocks
 from karet_worker.settings import Settings
 from karet_worker.storage.base import ObjectStore, StorageUnavailable
 from karet_worker.storage.factory import open_local_store
@@ -113,6 +115,33 @@ def make_jobs_client(
     yield make
     for client in reversed(clients):
         client.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def held_lock(
+    locks: PipelineLocks, pipeline: str, fence: str = "someone-else:1"
+) -> Iterator[Lease]:
+    """Hold `pipeline`'s lock as another run would: renewed every 50 ms until the block ends,
+    then released (also on failure, so no waiting run is left behind).
+
+    A Redis lease lapses after 3 missed heartbeats (0.6 s here); a test that only took the
+    lock lost it whenever a loaded CI machine was slower than that between two steps."""
+    lease = locks.try_acquire(pipeline, fence)
+    assert lease is not None, f"{pipeline} is already locked"
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(0.05):
+            lease.renew()
+
+    renewer = threading.Thread(target=renew, daemon=True)
+    renewer.start()
+    try:
+        yield lease
+    finally:
+        stop.set()
+        renewer.join()
+        lease.release()
 
 
 def wait_for(

@@ -18,6 +18,7 @@ from .conftest import (
     GatedStore,
     MakeJobsClient,
     assert_envelope,
+    held_lock,
     seed,
     wait_terminal,
 )
@@ -114,22 +115,25 @@ def test_cancel_a_running_job_writes_nothing_more(
     assert json.loads(store.get(f"{PREFIX}_jobs/{job['job_id']}.json"))["status"] == "cancelled"
 
 
+def wait_deferred(caplog: pytest.LogCaptureFixture) -> None:
+    """Until the worker logged that it deferred a job; fails (never hangs) after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not any(r.getMessage() == "pipeline busy; job deferred" for r in caplog.records):
+        assert time.monotonic() < deadline, "the job was never deferred"
+        time.sleep(0.02)
+
+
 def test_a_busy_pipeline_defers_the_job_without_using_an_attempt(
     make_jobs_client: MakeJobsClient, store: ObjectStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     seed(store)
     client = make_jobs_client()
     locks = client.app.state.jobs.queue.locks  # type: ignore[attr-defined]
-    other = locks.try_acquire("jobs", "someone-else:1")
-    assert other is not None
     with caplog.at_level(logging.INFO, logger="karet_worker.jobs"):
-        job = client.post("/jobs", json={"pipeline_prefix": PREFIX}).json()
-        deadline = time.monotonic() + WAIT_S
-        while not any(r.getMessage() == "pipeline busy; job deferred" for r in caplog.records):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        assert client.get(f"/jobs/{job['job_id']}").json()["status"] == "queued"
-        other.release()
+        with held_lock(locks, "jobs"):
+            job = client.post("/jobs", json={"pipeline_prefix": PREFIX}).json()
+            wait_deferred(caplog)
+            assert client.get(f"/jobs/{job['job_id']}").json()["status"] == "queued"
         record = wait_terminal(client, job["job_id"])
     assert record["status"] == "completed"
     assert record["attempts"] == 1
@@ -191,15 +195,11 @@ def test_a_job_cancelled_while_deferred_stays_cancelled(
     seed(store)
     client = make_jobs_client()
     queue = client.app.state.jobs.queue  # type: ignore[attr-defined]
-    other = queue.locks.try_acquire("jobs", "someone-else:1")
-    with caplog.at_level(logging.INFO, logger="karet_worker.jobs"):
-        job = client.post("/jobs", json={"pipeline_prefix": PREFIX}).json()
-        deadline = time.monotonic() + WAIT_S
-        while not any(r.getMessage() == "pipeline busy; job deferred" for r in caplog.records):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-    assert client.post(f"/jobs/{job['job_id']}/cancel").json()["status"] == "cancelled"
-    other.release()
+    with held_lock(queue.locks, "jobs"):
+        with caplog.at_level(logging.INFO, logger="karet_worker.jobs"):
+            job = client.post("/jobs", json={"pipeline_prefix": PREFIX}).json()
+            wait_deferred(caplog)
+        assert client.post(f"/jobs/{job['job_id']}/cancel").json()["status"] == "cancelled"
     deadline = time.monotonic() + WAIT_S
     while queue.health().depth:  # the deferred delivery comes back and is dropped
         assert time.monotonic() < deadline

@@ -12,7 +12,7 @@ import httpx
 
 from karet_worker.storage.base import ObjectStore
 
-from .conftest import PREFIX, WAIT_S, MakeJobsClient, seed, tiny_config
+from .conftest import PREFIX, WAIT_S, MakeJobsClient, held_lock, seed, tiny_config
 
 WAITING = 40  # more than anyio's 40 worker threads: the old code starved everything else
 
@@ -23,19 +23,6 @@ def test_waiting_runs_hold_no_thread_and_report_their_wait(
     seed(store)
     client = make_jobs_client(consume=False, KARET_MAX_CONCURRENT_RUNS="1")
     locks = client.app.state.jobs.queue.locks  # type: ignore[attr-defined]
-    holder = locks.try_acquire("jobs", "someone-else:1")
-    assert holder is not None
-    # Renewed like a running job's lease: a Redis lease lapses after 3 heartbeats (0.6 s
-    # here), and on a loaded CI machine the steps below once took longer than that, so a
-    # waiting run took the lock before the check that none had.
-    stop_renewing = threading.Event()
-
-    def renew() -> None:
-        while not stop_renewing.wait(0.05):
-            holder.renew()
-
-    renewer = threading.Thread(target=renew, daemon=True)
-    renewer.start()
     sent = threading.Barrier(WAITING + 1)
 
     def run() -> httpx.Response:
@@ -46,8 +33,8 @@ def test_waiting_runs_hold_no_thread_and_report_their_wait(
         return client.post("/config/validate", json=tiny_config())
 
     with ThreadPoolExecutor(WAITING + 1) as pool:
-        futures = [pool.submit(run) for _ in range(WAITING)]
-        try:
+        with held_lock(locks, "jobs"):  # released also on failure: no thread is left waiting
+            futures = [pool.submit(run) for _ in range(WAITING)]
             sent.wait(WAIT_S)
             # While 40 runs wait for the lock, validation still answers (it used to queue
             # behind them for a free thread until the lock came free: never, here).
@@ -55,10 +42,6 @@ def test_waiting_runs_hold_no_thread_and_report_their_wait(
                 answer = pool.submit(validate).result(timeout=WAIT_S)
                 assert answer.status_code == 200, answer.text
             assert all(not f.done() for f in futures)  # still waiting: the lock is held
-        finally:
-            stop_renewing.set()
-            renewer.join()
-            holder.release()  # also on failure, so no thread is left waiting
         responses = [f.result(timeout=WAIT_S) for f in futures]
 
     assert [r.status_code for r in responses] == [200] * WAITING
