@@ -1,11 +1,12 @@
-"""The benchmark: karet-worker vs DuckDB vs the Polars floor, alternating, in one command.
+"""The benchmark: karet-worker vs DuckDB vs a Polars script vs the Polars floor, alternating,
+in one command.
 
     uv run python bench/run.py --size 250mb [--size 1gb ...] [--repeat N] [--s3]
 
 Each contender runs as its own process under `/usr/bin/time -v` (2 threads: POLARS_MAX_THREADS=2,
 DuckDB `SET threads=2`); rounds rotate the order so no contender always runs first. After the
-rounds, DuckDB's output and ours are checked to hold the same rows. Prints a Markdown table
-for bench/README.md and writes the raw figures as JSON under bench/out/results/.
+rounds, ours and the Polars script's outputs are checked to hold DuckDB's rows. Prints a
+Markdown table for bench/README.md and writes the raw figures as JSON under bench/out/results/.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 DEFAULT_OUT_DIR = BENCH_DIR / "out"
 THREADS = 2
-CONTENDERS = ("ours", "duckdb", "floor", "ours-s3")
+CONTENDERS = ("ours", "duckdb", "polars", "floor", "ours-s3")
 # Variables that would point karet-worker at S3; removed for the local-store runs.
 _S3_VARS = (
     "S3_BUCKET", "S3_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
@@ -273,10 +274,10 @@ def render_markdown(payload: dict[str, Any]) -> str:
     sizes = sorted(dict.fromkeys(s.size for s in summaries), key=list(gen.SIZES).index)
     lines += [
         "",
-        "| size | workload | ours/DuckDB (target) | ours/DuckDB CPU s | ours/floor (target) "
-        "| S3/local (≤ 1.3) | S3 extra RSS MB (≤ 100) "
+        "| size | workload | ours/DuckDB (target) | ours/DuckDB CPU s | ours/Polars script "
+        "| Polars script/DuckDB | ours/floor (target) | S3/local (≤ 1.3) | S3 extra RSS MB (≤ 100) "
         f"| ours peak RSS MB (÷ {sizes[0] if sizes else '-'}; ≤ 1.25) | same rows as DuckDB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for size in sizes:
         for workload in dict.fromkeys(s.workload for s in summaries if s.size == size):
@@ -285,6 +286,8 @@ def render_markdown(payload: dict[str, Any]) -> str:
             ours = by_key.get((size, workload, "ours"))
             duck = by_key.get((size, workload, "duckdb"))
             floor = by_key.get((size, "-", "floor"))
+            script = by_key.get((size, workload, "polars"))
+            script_wall = script.wall_s if script else None
             s3 = by_key.get((size, workload, "ours-s3"))
             base = by_key.get((sizes[0], workload, "ours"))
             wall = ours.wall_s if ours else None
@@ -311,6 +314,8 @@ def render_markdown(payload: dict[str, Any]) -> str:
                 f"| {size} | {workload} "
                 f"| {_fmt(_ratio(wall, duck.wall_s if duck else None), '.2f')} ({duck_target}) "
                 f"| {_fmt(_ratio(_cpu_s(ours), _cpu_s(duck)), '.2f', '-')} "
+                f"| {_fmt(_ratio(wall, script_wall), '.2f', '-')} "
+                f"| {_fmt(_ratio(script_wall, duck.wall_s if duck else None), '.2f', '-')} "
                 f"| {_fmt(_ratio(wall, floor.wall_s if floor else None), '.2f')} ({floor_target}) "
                 f"| {_fmt(_ratio(s3.wall_s if s3 else None, wall), '.2f', '-')} "
                 f"| {_fmt(s3_extra, '+.0f', '-')} "
@@ -372,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes: list[str] = args.size or ["250mb"]
     workloads: list[str] = args.workload or list(wl.WORKLOADS)
-    contenders: list[str] = args.contender or ["ours", "duckdb", "floor"]
+    contenders: list[str] = args.contender or ["ours", "duckdb", "polars", "floor"]
     if args.s3:
         contenders.append("ours-s3")
     out_dir: Path = args.out_dir.resolve()
@@ -421,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
                 cmd = [python, str(BENCH_DIR / "duckdb_peer.py"), "--workload", workload,
                        "--threads", str(THREADS), "--out", str(target), *inputs]  # fmt: skip
                 jobs.append(Job(size, workload, "duckdb", cmd, base_env, _remove(target)))
+            if "polars" in contenders:
+                target = out_dir / "polars" / _slug(workload, size)
+                cmd = [python, str(BENCH_DIR / "polars_peer.py"), "--workload", workload,
+                       "--out", str(target), *inputs]  # fmt: skip
+                jobs.append(Job(size, workload, "polars", cmd, base_env, _remove(target)))
         if "floor" in contenders:
             target = out_dir / "floor" / size / "floor.parquet"
             cmd = [python, str(BENCH_DIR / "floor.py"), "--out", str(target), *inputs]
@@ -510,7 +520,8 @@ def _check_rows(
     store: Path,
     server: S3Server | None,
 ) -> dict[str, str]:
-    """Compare the last outputs of ours (local and S3) with DuckDB's; check the floor's count."""
+    """Compare the last outputs of ours (local and S3) and of the Polars script with DuckDB's;
+    check the floor's count."""
     done = {job.key for job in jobs if job.runs and job.runs[-1].ok}
     checks: dict[str, str] = {}
     for workload in dict.fromkeys(job.workload for job in jobs if job.workload != "-"):
@@ -528,6 +539,8 @@ def _check_rows(
                 shutil.rmtree(local_copy)
             seaweed.download_prefix(server, f"{prefix}clean/{wl.TABLE_ID}/", local_copy)
             candidates.append(("S3", local_copy))
+        if (size, workload, "polars") in done:
+            candidates.append(("Polars script", out_dir / "polars" / _slug(workload, size)))
         if not candidates:
             continue
         verdicts = []

@@ -1,7 +1,9 @@
-"""The benchmark workloads as data: lookup tables, vocabulary, pipeline.json and DuckDB SQL.
+"""The benchmark workloads as data: lookup tables, vocabulary, pipeline.json, DuckDB SQL and
+the Polars script.
 
-Everything both contenders need is derived from the lists below, so karet-worker's config and
-DuckDB's SQL can never disagree on a pattern, an output or the winner order.
+Everything the contenders need is derived from the lists below, so karet-worker's config,
+DuckDB's SQL and the Polars query can never disagree on a pattern, an output or the winner
+order.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import polars as pl
 
 Workload = Literal["lookup-heavy", "plain"]
 WORKLOADS: tuple[Workload, ...] = ("lookup-heavy", "plain")
@@ -268,3 +272,42 @@ COPY (
   FROM typed
 ) TO {_sql_str(out_dir)} (FORMAT parquet, PARTITION_BY (year, month))
 """
+
+
+# ---------------------------------------------------------------- the same job as a Polars script
+
+
+def _when_chain(rows: tuple[LookupRow, ...], subject: pl.Expr, otherwise: pl.Expr) -> pl.Expr:
+    """A lookup the way a Polars user writes one: a `when` per row in winner order (a null
+    input stays null, as `contains` of null is null)."""
+    chain: Any = pl
+    for row in winner_order(rows):
+        chain = chain.when(subject.str.contains_any(list(row.patterns))).then(pl.lit(row.output))
+    return pl.when(subject.is_null()).then(None).otherwise(chain.otherwise(otherwise))
+
+
+def polars_query(workload: Workload, input_files: list[str]) -> pl.LazyFrame:
+    """`scan_csv(all String)` -> the workload's expressions, lazily (`bench/polars_peer.py`
+    sinks it into the same partitions)."""
+    schema = dict.fromkeys(SOURCE_COLUMNS, pl.String)
+    date = pl.col("date").str.to_date("%Y-%m-%d", strict=False)
+    description = pl.col("description").str.strip_chars().str.to_uppercase()
+    select = [date.alias("date"), description.alias("description")]
+    if workload == "lookup-heavy":
+        d = pl.col("description")  # already cleaned by the first select
+        select2 = [
+            _when_chain(CATEGORY_ROWS, d, pl.lit(CATCH_ALL)).alias("category"),
+            pl.coalesce(_when_chain(MERCHANT_ROWS, d, pl.lit(None)), d).alias("merchant"),
+        ]
+    else:
+        select2 = []
+    select += [
+        pl.col("amount").cast(pl.Float64, strict=False),
+        pl.col("account"),
+        date.dt.year().cast(pl.Int64).alias("year"),
+        date.dt.month().cast(pl.Int64).alias("month"),
+    ]
+    query = pl.scan_csv(input_files, schema=schema, quote_char='"').select(select)
+    if select2:
+        query = query.with_columns(select2)
+    return query.select(output_columns(workload))

@@ -1,6 +1,7 @@
 """The benchmark at a few MB, end to end: keeps bench/ from rotting. No timing assertions.
 
-Runs `bench/run.py` as a user would (its own processes for karet-worker, DuckDB and the floor),
+Runs `bench/run.py` as a user would (its own processes for karet-worker, DuckDB, the Polars
+script and the floor),
 then checks the outputs independently of the harness's own verdict.
 """
 
@@ -61,7 +62,7 @@ def _columns(workload: str) -> str:
 
 def test_every_contender_ran(tiny: TinyRun) -> None:
     ran = {(s["workload"], s["contender"]): s for s in tiny.results["summaries"]}
-    expected = {(w, c) for w in WORKLOADS for c in ("ours", "duckdb")} | {("-", "floor")}
+    expected = {(w, c) for w in WORKLOADS for c in ("ours", "duckdb", "polars")} | {("-", "floor")}
     assert set(ran) == expected
     for summary in ran.values():
         assert summary["failed"] == 0 and summary["runs"] == 1, summary
@@ -70,19 +71,26 @@ def test_every_contender_ran(tiny: TinyRun) -> None:
 
 
 @pytest.mark.parametrize("workload", WORKLOADS)
-def test_ours_and_duckdb_produce_the_same_rows(tiny: TinyRun, workload: str) -> None:
-    ours = tiny.out_dir / "store" / "pipelines" / f"{workload}-tiny" / "clean" / "transactions"
+@pytest.mark.parametrize("peer", ["ours", "polars"])
+def test_ours_and_the_polars_script_produce_duckdbs_rows(
+    tiny: TinyRun, workload: str, peer: str
+) -> None:
+    if peer == "ours":
+        out = tiny.out_dir / "store" / "pipelines" / f"{workload}-tiny" / "clean" / "transactions"
+    else:
+        out = tiny.out_dir / "polars" / f"{workload}-tiny"
     duck = tiny.out_dir / "duckdb" / f"{workload}-tiny"
     cols = _columns(workload)
     with duckdb.connect() as con:
-        for a, b in ((ours, duck), (duck, ours)):
+        for a, b in ((out, duck), (duck, out)):
             diff = con.execute(
                 f"SELECT {cols} FROM {_hive(a)} EXCEPT ALL SELECT {cols} FROM {_hive(b)} LIMIT 5"
             ).fetchall()
             assert diff == [], f"rows only in {a}: {diff}"
-        counts = con.execute(f"SELECT count(*) FROM {_hive(ours)}").fetchone()
+        counts = con.execute(f"SELECT count(*) FROM {_hive(out)}").fetchone()
     assert counts == (TINY_ROWS,)
-    assert tiny.results["checks"][f"tiny/{workload}"].startswith("yes")
+    check = tiny.results["checks"][f"tiny/{workload}"]
+    assert check.startswith("yes") and "Polars script: 30,000 rows" in check
 
 
 def test_lookups_match_a_realistic_fraction(tiny: TinyRun) -> None:
