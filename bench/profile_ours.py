@@ -1,7 +1,10 @@
-"""Where karet-worker's time goes: one `karet-worker run` under cProfile, summarised by stage.
+"""Where karet-worker's time goes: one run under cProfile, summarised by stage.
 
-The engine's heavy lifting happens in Polars (Rust), but it is driven from the main thread, so
-the cumulative wall time of each engine function is what that stage costs. Usage:
+The engine's heavy lifting happens in Polars (Rust), but it is driven from one thread, so the
+cumulative wall time of each engine function is what that stage costs. The run is the engine
+called in-process (`Runner.run` on the bench's local store, start-up not included):
+`karet-worker run` drives it from a worker thread of its event loop, which cProfile on the
+command would not see (it showed only the main thread waiting in `epoll`). Usage:
 
     uv run python bench/profile_ours.py --size 250mb --workload lookup-heavy [--top 25]
 """
@@ -18,7 +21,6 @@ import engine_source
 import gen
 import run as bench_run
 import workload as wl
-from measure import which_in_venv
 
 # Polars calls worth seeing by name: they are where the engine hands work to Rust.
 _POLARS_CALLS = (
@@ -34,6 +36,20 @@ _POLARS_CALLS = (
 )
 
 
+# argv: store directory, pipeline prefix, .prof file to write
+_PROFILED_RUN = """
+import cProfile, sys
+from pathlib import Path
+from karet_worker.engine.run import Runner
+from karet_worker.storage.factory import open_local_store
+runner = Runner(open_local_store(Path(sys.argv[1])))
+profiler = cProfile.Profile()
+result = profiler.runcall(runner.run, sys.argv[2])
+profiler.dump_stats(sys.argv[3])
+sys.exit(1 if result.errors else 0)
+"""
+
+
 def profile(size: str, workload: str, data_dir: Path, out_dir: Path, use_snapshot: bool) -> Path:
     """Run ours once under cProfile on the benchmark's store; returns the .prof file."""
     manifest = gen.ensure_data(size, data_dir)
@@ -42,11 +58,10 @@ def profile(size: str, workload: str, data_dir: Path, out_dir: Path, use_snapsho
     bench_run._remove(store / prefix / "clean")()
     prof = out_dir / "profiles" / f"{workload}-{size}.prof"
     prof.parent.mkdir(parents=True, exist_ok=True)
-    worker = which_in_venv("karet-worker") or "karet-worker"
-    env = {**bench_run._base_env(), "KARET_DATA_DIR": str(store)}
+    env = bench_run._base_env()
     if use_snapshot:
         env["PYTHONPATH"] = str(engine_source.snapshot(out_dir).pythonpath)
-    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), worker, "run", prefix]
+    cmd = [sys.executable, "-c", _PROFILED_RUN, str(store), prefix, str(prof)]
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     return prof
 
