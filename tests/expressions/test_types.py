@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.expressions.expr_helpers import col, evaluate, n, one, s
 
 from karet_worker.expressions.coerce import parse_declared
@@ -22,31 +24,40 @@ def parsed(column_type: str, values: list[str | None]) -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2024-01-05T10:30:00Z", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
-        ("2024-01-05T10:30:00+02:00", dt.datetime(2024, 1, 5, 8, 30, tzinfo=UTC)),
-        ("2024-01-05T10:30:00-0130", dt.datetime(2024, 1, 5, 12, 0, tzinfo=UTC)),
-        ("2024-01-05T10:30:00+02", dt.datetime(2024, 1, 5, 8, 30, tzinfo=UTC)),
-        ("2024-01-05T10:30:00.123456Z", dt.datetime(2024, 1, 5, 10, 30, 0, 123456, tzinfo=UTC)),
-        ("2024-01-05T10:30:00.1234567", dt.datetime(2024, 1, 5, 10, 30, 0, 123456, tzinfo=UTC)),
-        ("2024-01-05T10:30:00", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
-        (" 2024-01-05 10:30:00 ", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
-        ("2024-01-05T10:30", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
-        ("2024-01-05T10:30+01:00", dt.datetime(2024, 1, 5, 9, 30, tzinfo=UTC)),
-        ("2024-01-05", dt.datetime(2024, 1, 5, tzinfo=UTC)),
-        ("2024-02-30T00:00:00", None),
-        ("2024-01-05T25:00:00", None),
-        ("yesterday", None),
-        ("", None),
-        (None, None),
-    ],
-)
+TIMESTAMP_EXAMPLES: list[tuple[str | None, dt.datetime | None]] = [
+    ("2024-01-05T10:30:00Z", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
+    ("2024-01-05T10:30:00+02:00", dt.datetime(2024, 1, 5, 8, 30, tzinfo=UTC)),
+    ("2024-01-05T10:30:00-0130", dt.datetime(2024, 1, 5, 12, 0, tzinfo=UTC)),
+    ("2024-01-05T10:30:00+02", dt.datetime(2024, 1, 5, 8, 30, tzinfo=UTC)),
+    ("2024-01-05T10:30:00.123456Z", dt.datetime(2024, 1, 5, 10, 30, 0, 123456, tzinfo=UTC)),
+    ("2024-01-05T10:30:00.1234567", dt.datetime(2024, 1, 5, 10, 30, 0, 123456, tzinfo=UTC)),
+    ("2024-01-05T10:30:00", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
+    (" 2024-01-05 10:30:00 ", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
+    ("2024-01-05T10:30", dt.datetime(2024, 1, 5, 10, 30, tzinfo=UTC)),
+    ("2024-01-05T10:30+01:00", dt.datetime(2024, 1, 5, 9, 30, tzinfo=UTC)),
+    ("2024-01-05", dt.datetime(2024, 1, 5, tzinfo=UTC)),
+    ("2024-02-30T00:00:00", None),
+    ("2024-01-05T25:00:00", None),
+    ("yesterday", None),
+    ("", None),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TIMESTAMP_EXAMPLES)
 def test_timestamps_are_read_from_iso_8601_with_or_without_offset(
     text: str | None, expected: dt.datetime | None
 ) -> None:
     assert parsed("timestamp", [text]) == [expected]
+
+
+@given(st.lists(st.sampled_from(TIMESTAMP_EXAMPLES), max_size=40))
+def test_a_column_mixing_timestamp_shapes_reads_each_value_as_if_alone(
+    examples: list[tuple[str | None, dt.datetime | None]],
+) -> None:
+    """The formats are tried one after another on the values still unparsed: each value
+    still gets the result of the first format that fits it, whatever its neighbours."""
+    assert parsed("timestamp", [text for text, _ in examples]) == [e for _, e in examples]
 
 
 def test_timestamp_column_type_is_utc_microseconds() -> None:
