@@ -4,10 +4,12 @@ as Parquet TIMESTAMP(µs, UTC) and DECIMAL(p, s), and read back typed by DuckDB.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 from tests.engine.workspace import PREFIX, Workspace, col, make_config
 
 from karet_worker.engine.result import IssueKind
@@ -83,3 +85,36 @@ def test_timestamps_and_decimals_are_written_typed_and_read_back_by_duckdb(ws: W
     # Values that did not parse (the time, the price) are counted as warnings.
     unparsed = {(w.column, w.count, w.expected) for w in result.warnings}
     assert unparsed >= {("at", 1, "timestamp"), ("price", 1, "decimal(10,3)")}, result.warnings
+
+
+# Every shape of ISO 8601 the reader takes, and two it does not, in one column: each format is
+# tried only on the values the ones before it left unparsed (`parse_timestamp_column`).
+_SHAPES = [
+    ("2024-01-05T10:30:00Z", dt.datetime(2024, 1, 5, 10, 30)),
+    ("2024-01-05 10:30:00.25", dt.datetime(2024, 1, 5, 10, 30, 0, 250000)),
+    ("2024-01-05T10:30+01:00", dt.datetime(2024, 1, 5, 9, 30)),
+    ("2024-01-05T10:30", dt.datetime(2024, 1, 5, 10, 30)),
+    ("2024-01-05", dt.datetime(2024, 1, 5)),
+    ("0000-01-05T10:30:00Z", None),  # year 0: no plausible value
+    ("noon", None),
+    ("2024-01-05T10:30:00-02:00", dt.datetime(2024, 1, 5, 12, 30)),
+]
+
+
+@pytest.mark.parametrize("source_format", ["csv", "ndjson"])
+def test_a_timestamp_column_mixing_every_shape_reads_each_value(
+    ws: Workspace, source_format: str
+) -> None:
+    config = make_config(source_schema=[("at", "timestamp")], table_schema=[("at", "timestamp")])
+    config["source_containers"][0]["format"] = source_format
+    ws.config(config)
+    if source_format == "csv":
+        ws.put("raw/a.csv", "at\n" + "".join(f"{text}\n" for text, _ in _SHAPES))
+    else:
+        ws.put("raw/a.ndjson", "".join(json.dumps({"at": text}) + "\n" for text, _ in _SHAPES))
+    result = ws.run()
+    assert result.errors == []
+    unparsed = [(w.column, w.count) for w in result.warnings if w.kind == IssueKind.UNPARSED_VALUES]
+    assert unparsed == [("at", 2)]
+    expected = [None if e is None else e.replace(tzinfo=dt.UTC) for _, e in _SHAPES]
+    assert ws.read("t")["at"].to_list() == expected

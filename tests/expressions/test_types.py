@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.expressions.expr_helpers import col, evaluate, n, one, s
 
 from karet_worker.expressions.coerce import parse_declared
+from karet_worker.expressions.parsing import parse_timestamp_column
 
 UTC = dt.UTC
 
@@ -55,9 +56,15 @@ def test_timestamps_are_read_from_iso_8601_with_or_without_offset(
 def test_a_column_mixing_timestamp_shapes_reads_each_value_as_if_alone(
     examples: list[tuple[str | None, dt.datetime | None]],
 ) -> None:
-    """The formats are tried one after another on the values still unparsed: each value
-    still gets the result of the first format that fits it, whatever its neighbours."""
-    assert parsed("timestamp", [text for text, _ in examples]) == [e for _, e in examples]
+    """Both timestamp parsers, the expression (every format on every value) and the readers'
+    column parser (each format only on the values still unparsed), give each value the
+    result of the first format that fits it, whatever its neighbours."""
+    texts = [text for text, _ in examples]
+    expected = [e for _, e in examples]
+    assert parsed("timestamp", texts) == expected
+    column = parse_timestamp_column(pl.Series("v", texts, dtype=pl.String))
+    assert column.dtype == pl.Datetime("us", "UTC")
+    assert column.to_list() == expected
 
 
 def test_timestamp_column_type_is_utc_microseconds() -> None:

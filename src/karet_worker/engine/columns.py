@@ -28,6 +28,11 @@ def reader_column(index: int) -> str:
     return f"{INTERNAL}field:{index}"
 
 
+def parsed_value(column: str) -> str:
+    """A source column's value parsed from its text ahead of the other columns (timestamps)."""
+    return f"{INTERNAL}parsed:{column}"
+
+
 def unparsed_flag(column: str) -> str:
     """True where a source value of `column` was present but did not parse as its type."""
     return f"{INTERNAL}unparsed:{column}"

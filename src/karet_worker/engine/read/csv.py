@@ -30,10 +30,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from karet_worker.config.model import CsvOptions, SourceContainer
-from karet_worker.engine.columns import flag_counts, reader_column, unparsed_flag
-from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk, plausible
+from karet_worker.engine.columns import reader_column
+from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk, typed_from_text
 from karet_worker.engine.read.opener import ByteStream, Prepended, open_input
-from karet_worker.expressions.coerce import declared_dtype, parse_declared
 
 # Longest header row (with its quoted line breaks). Real headers are a few KiB; an 8 MiB one
 # was once truncated and quoted whole in an 11.6 MB error message.
@@ -310,25 +309,7 @@ def _typed_batches(
 ) -> TypedChunk:
     frame = pl.from_arrow(pa.Table.from_batches(batches))
     assert isinstance(frame, pl.DataFrame)
-    return typed_chunk(frame, positions, source)
-
-
-def typed_chunk(
-    text: pl.DataFrame, positions: dict[str, int], source: SourceContainer
-) -> TypedChunk:
-    """Text columns (named by position) → the declared columns typed per SPEC §3, with the
-    per-column counts of values that did not parse."""
-    typed: list[pl.Expr] = []
-    flags: dict[str, str] = {}  # column -> its unparsed flag
-    for column in source.columns:
-        raw = pl.col(reader_column(positions[column.name]))
-        value = plausible(parse_declared(raw, column.type), declared_dtype(column.type))
-        typed.append(value.alias(column.name))
-        if column.type != "string":
-            flags[column.name] = unparsed_flag(column.name)
-            typed.append((raw.is_not_null() & value.is_null()).alias(flags[column.name]))
-    frame = text.select(typed)
-    return TypedChunk(frame.drop(flags.values()), flag_counts(frame, flags))
+    return typed_from_text(frame, [(c, reader_column(positions[c.name])) for c in source.columns])
 
 
 _HINT = "set csv.encoding (utf8-lossy, latin1, cp1252)"

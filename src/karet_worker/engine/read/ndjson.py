@@ -31,16 +31,14 @@ import polars as pl
 
 from karet_worker.config.json_path import Step, default_path, parse_path
 from karet_worker.config.model import ColumnSchema, SourceContainer
-from karet_worker.engine.columns import flag_counts, unparsed_flag
 from karet_worker.engine.read.base import (
     CHUNK_BYTES,
     BadInputFile,
     SkippedRecords,
     TypedChunk,
-    plausible,
+    typed_from_text,
 )
 from karet_worker.engine.read.opener import ReadIntoStream, open_input
-from karet_worker.expressions.coerce import declared_dtype, parse_declared
 
 # A line longer than this is refused rather than buffered: it keeps memory bounded when a
 # file is one huge JSON document without line breaks (far above any log record).
@@ -71,7 +69,8 @@ def read_ndjson(
                     f"line(s) is a JSON object ({parsed.skipped.first})"
                 )
             seen_object = seen_object or parsed.frame.height > 0
-            yield typed_from_text(parsed.frame, source.columns)._replace(skipped=parsed.skipped)
+            typed = typed_from_text(parsed.frame, [(c, c.name) for c in source.columns])
+            yield typed._replace(skipped=parsed.skipped)
             lines.passed(chunk)
 
 
@@ -243,24 +242,6 @@ class JsonPlan:
             ]
         )
         return ParsedChunk(frame, SkippedRecords(skipped, first) if first else None)
-
-
-def typed_from_text(text: pl.DataFrame, columns: list[ColumnSchema]) -> TypedChunk:
-    """Text columns named like the declared columns → the declared types (SPEC §3); present
-    values that do not parse, or are no plausible value (`1e309`, year 0), become null and are
-    counted, as in CSV files:
-    <amount: "1.5" | "abc" | null> → TypedChunk(<amount: 1.5 | null | null>, {"amount": 1})."""
-    typed: list[pl.Expr] = []
-    flags: dict[str, str] = {}
-    for column in columns:
-        raw = pl.col(column.name)
-        value = plausible(parse_declared(raw, column.type), declared_dtype(column.type))
-        typed.append(value.alias(column.name))
-        if column.type != "string":
-            flags[column.name] = unparsed_flag(column.name)
-            typed.append((raw.is_not_null() & value.is_null()).alias(flags[column.name]))
-    frame = text.select(typed)
-    return TypedChunk(frame.drop(flags.values()), flag_counts(frame, flags))
 
 
 # ---------------------------------------------------------------- the reader's schema
