@@ -43,7 +43,10 @@ class MappingPlan:
     shared: list[pl.Expr]  # step 0: subexpressions several columns use, computed once, in order
     scans: list[pl.Expr]  # step 0b: keyword searches of a column lookups share, one pass each
     evaluate: list[pl.Expr]  # step 1: the mapping's expressions, as the expressions type them
-    convert: list[pl.Expr]  # step 2: cast to the table's types, flags, partition values
+    # step 2, in stages: cast to the table's types; dates bounded to years 1-9999; cast flags.
+    # Stages, not one `with_columns`: Polars evaluates an expression once per use within one,
+    # and a converted value is used by its bound and its flag (a text → date parse ran 4 times).
+    convert: list[list[pl.Expr]]
     where: pl.Expr | None  # step 3: the `where` verdict as boolean column WHERE_FLAG
     payload: list[str]  # columns stored in the Parquet objects, in table order
     partition_names: list[str]  # path segment names, e.g. ["year", "month"]
@@ -79,12 +82,14 @@ def plan_mapping(
         source_scope[name] = compiled.dtype
         shared.append(compiled.expr.alias(name))
     evaluate: list[pl.Expr] = []
-    convert: list[pl.Expr] = []
+    casts: list[pl.Expr] = []
+    bounds: list[pl.Expr] = []
+    flags: list[pl.Expr] = []
     cast_flags: dict[str, str] = {}
     for column in table.columns:
         target = declared_dtype(column.type)
         if column.name not in produced:
-            convert.append(pl.lit(None, dtype=target).alias(column.name))
+            casts.append(pl.lit(None, dtype=target).alias(column.name))
             continue
         compiled = compile_(produced[column.name], source_scope, scans)
         dated = target == pl.Date or isinstance(target, pl.Datetime)
@@ -94,12 +99,14 @@ def plan_mapping(
         raw = raw_value(column.name)
         evaluate.append(compiled.expr.alias(raw))
         cast = compile_(_cast_to(ColExpr(kind="col", name=raw), column.type), {raw: compiled.dtype})
-        # a date outside years 1-9999 (e.g. from_unix of a huge number) counts as not convertible
-        value = within_years(cast.expr, target)
+        casts.append(cast.expr.alias(column.name))
+        value = pl.col(column.name)
+        if dated:  # outside years 1-9999 (e.g. from_unix of a huge number): not convertible
+            bounds.append(within_years(value, target).alias(column.name))
         flag = cast_flag(column.name)
-        convert.append(value.alias(column.name))
-        convert.append((pl.col(raw).is_not_null() & value.is_null()).alias(flag))
+        flags.append((pl.col(raw).is_not_null() & value.is_null()).alias(flag))
         cast_flags[column.name] = flag
+    convert = [stage for stage in (casts, bounds, flags) if stage]
 
     partition_names = list(table.partition_keys)
     partition_columns = list(table.partition_keys)
@@ -159,7 +166,9 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
         typed = typed.with_columns(stage)
     if plan.scans:
         typed = typed.with_columns(plan.scans)
-    frame = typed.with_columns(*plan.evaluate).select(step1).with_columns(*plan.convert)
+    frame = typed.with_columns(*plan.evaluate).select(step1)
+    for conversion in plan.convert:
+        frame = frame.with_columns(conversion)
     if plan.mapping.partition_by is not None:  # from the date as converted to the table type
         date = pl.col(plan.mapping.partition_by.column)
         parts = {"year": date.dt.year(), "month": date.dt.month(), "day": date.dt.day()}
