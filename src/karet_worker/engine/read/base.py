@@ -61,45 +61,70 @@ def within_years(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return value
 
 
+class ColumnRead(NamedTuple):
+    """How a reader gets one declared column out of a chunk: its `value`, an expression over
+    the chunk's columns (or a column parsed ahead), and whether present values of `source`,
+    the chunk's column it reads, may fail to become one (then they are checked and counted)."""
+
+    column: ColumnSchema
+    source: str
+    value: pl.Expr | pl.Series
+    counted: bool
+
+
+def typed_columns(chunk: pl.DataFrame, reads: Sequence[ColumnRead]) -> TypedChunk:
+    """The declared columns out of `chunk`, with the per-column counts of values that were
+    present but did not convert or are no plausible value (`1e309`, year 0).
+
+    Each value is materialised as a column before it is checked and counted: within one
+    `select` Polars evaluates a sub-expression once per use, and the value is used three
+    times (kept, checked for plausibility, counted): 0.58-0.62 vs 0.16-0.17 CPU-s for 2M
+    dates and floats parsed from text."""
+    chunk = chunk.with_columns(**{parsed_value(r.column.name): r.value for r in reads})
+    checked = {
+        parsed_value(r.column.name): plausible(
+            pl.col(parsed_value(r.column.name)), declared_dtype(r.column.type)
+        )
+        for r in reads
+        if r.counted
+    }
+    if checked:
+        chunk = chunk.with_columns(**checked)
+    selected: list[pl.Expr] = []
+    flags: dict[str, str] = {}  # column -> its unparsed flag
+    for read in reads:
+        name = read.column.name
+        value = pl.col(parsed_value(name))
+        selected.append(value.alias(name))
+        if read.counted:
+            flags[name] = unparsed_flag(name)
+            selected.append(
+                (pl.col(read.source).is_not_null() & value.is_null()).alias(flags[name])
+            )
+    frame = chunk.select(selected)
+    return TypedChunk(frame.drop(flags.values()), flag_counts(frame, flags))
+
+
 def typed_from_text(text: pl.DataFrame, columns: Sequence[tuple[ColumnSchema, str]]) -> TypedChunk:
-    """Text columns → the declared columns typed per SPEC §3, with the per-column counts of
-    values that were present but did not parse (or are no plausible value: `1e309`, year 0).
-    `columns` pairs each declared column with the name of its text column in `text`:
+    """Text columns → the declared columns typed per SPEC §3 (`typed_columns`). `columns`
+    pairs each declared column with the name of its text column in `text`:
     <f0: "1.5" | "abc" | null> with (amount: float64, "f0")
     → TypedChunk(<amount: 1.5 | null | null>, {"amount": 1}).
 
-    Each parse is materialised as a column before it is checked and counted: within one
-    `select`, Polars evaluates a sub-expression once per use, and the value is used three
-    times (kept, checked for plausibility, counted): 0.58-0.62 vs 0.16-0.17 CPU-s for 2M
-    dates and floats. Timestamps are parsed by `parse_timestamp_column` (each format only on
-    the values still unparsed): an NDJSON run of 2M `…Z` timestamps took 10.5 CPU-s before
-    both changes, 1.8 after."""
-    typed_columns = [(column, name) for column, name in columns if column.type != "string"]
-    parsed = {
-        parsed_value(column.name): (
-            parse_timestamp_column(text[name])
-            if column.type == "timestamp"
-            else parse_declared(pl.col(name), column.type)
-        )
-        for column, name in typed_columns
-    }
-    checked = {
-        parsed_value(column.name): plausible(
-            pl.col(parsed_value(column.name)), declared_dtype(column.type)
-        )
-        for column, _ in typed_columns
-    }
-    if typed_columns:
-        text = text.with_columns(**parsed).with_columns(**checked)
-    selected: list[pl.Expr] = []
-    flags: dict[str, str] = {}  # column -> its unparsed flag
-    for column, name in columns:
-        if column.type == "string":
-            selected.append(parse_declared(pl.col(name), column.type).alias(column.name))
-            continue
-        value = pl.col(parsed_value(column.name))
-        flags[column.name] = unparsed_flag(column.name)
-        selected.append(value.alias(column.name))
-        selected.append((pl.col(name).is_not_null() & value.is_null()).alias(flags[column.name]))
-    frame = text.select(selected)
-    return TypedChunk(frame.drop(flags.values()), flag_counts(frame, flags))
+    Timestamp columns are parsed by `parse_timestamp_column`, each ISO format tried only on
+    the values the formats before it left unparsed: an NDJSON run of 2M `…Z` timestamps
+    took 10.5 CPU-s before that and `typed_columns`, 1.8 after."""
+    return typed_columns(
+        text,
+        [
+            ColumnRead(
+                column,
+                name,
+                parse_timestamp_column(text[name])
+                if column.type == "timestamp"
+                else parse_declared(pl.col(name), column.type),
+                counted=column.type != "string",
+            )
+            for column, name in columns
+        ],
+    )

@@ -23,8 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from karet_worker.config.model import ColumnSchema, SourceContainer
-from karet_worker.engine.columns import flag_counts, unparsed_flag
-from karet_worker.engine.read.base import CHUNK_BYTES, BadInputFile, TypedChunk, plausible
+from karet_worker.engine.read.base import (
+    CHUNK_BYTES,
+    BadInputFile,
+    ColumnRead,
+    TypedChunk,
+    typed_columns,
+)
 from karet_worker.expressions.coerce import (
     UnsupportedType,
     declared_dtype,
@@ -58,16 +63,14 @@ def read_parquet(
         batches = file.iter_batches(
             batch_size=batch_rows(file.metadata, chunk_bytes), columns=wanted, use_threads=False
         )
-        convert: list[pl.Expr] | None = None
-        flags: dict[str, str] = {}
+        reads: list[ColumnRead] | None = None
         try:
             for batch in batches:
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)
-                if convert is None:
-                    convert, flags = _conversion(frame.schema, source.columns)
-                typed = frame.select(convert)
-                yield TypedChunk(typed.drop(flags.values()), flag_counts(typed, flags))
+                if reads is None:
+                    reads = _conversion(frame.schema, source.columns)
+                yield typed_columns(frame, reads)
         except (pa.ArrowException, OSError) as exc:
             raise BadInputFile(f"not a readable Parquet file ({_first_line(exc)})") from None
 
@@ -81,13 +84,10 @@ def batch_rows(metadata: pq.FileMetaData, chunk_bytes: int) -> int:
     return max(_MIN_BATCH_ROWS, min(_MAX_BATCH_ROWS, chunk_bytes * rows // size))
 
 
-def _conversion(
-    schema: pl.Schema, columns: list[ColumnSchema]
-) -> tuple[list[pl.Expr], dict[str, str]]:
-    """Per declared column: the expression converting the file's column, and its flag of
-    values that did not convert (none for columns already of the declared type)."""
-    exprs: list[pl.Expr] = []
-    flags: dict[str, str] = {}
+def _conversion(schema: pl.Schema, columns: list[ColumnSchema]) -> list[ColumnRead]:
+    """Per declared column, the expression converting the file's column; values are counted
+    unless the column is already of the declared type and every value of it is plausible."""
+    reads: list[ColumnRead] = []
     for column in columns:
         raw = pl.col(column.name)
         have = schema[column.name]
@@ -100,12 +100,9 @@ def _conversion(
             ) from None
         wanted = declared_dtype(column.type)
         value = to_declared(raw.cast(dtype) if needs_cast else raw, dtype, column.type)
-        value = plausible(value, wanted)
-        exprs.append(value.alias(column.name))
-        if have != wanted or _may_be_implausible(wanted):
-            flags[column.name] = unparsed_flag(column.name)
-            exprs.append((raw.is_not_null() & value.is_null()).alias(flags[column.name]))
-    return exprs, flags
+        counted = have != wanted or _may_be_implausible(wanted)
+        reads.append(ColumnRead(column, column.name, value, counted))
+    return reads
 
 
 def _may_be_implausible(dtype: pl.DataType) -> bool:
