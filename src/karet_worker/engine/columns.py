@@ -29,7 +29,8 @@ def reader_column(index: int) -> str:
 
 
 def parsed_value(column: str) -> str:
-    """A source column's value parsed from its text ahead of the other columns (timestamps)."""
+    """A source column's value as read, materialised before it is checked and counted
+    (`engine/read/base.py` `typed_columns`)."""
     return f"{INTERNAL}parsed:{column}"
 
 
