@@ -21,6 +21,8 @@ WHERE_FLAG = INTERNAL + "where"
 SHARED_PREFIX = INTERNAL + "shared:"
 # Keyword matches of a column that several lookups or dimensions search (expressions/lookups.py).
 SCAN_PREFIX = INTERNAL + "scan:"
+# Values an expression reads more than once, computed once (expressions/compile.py `Stages`).
+STAGE_PREFIX = INTERNAL + "stage:"
 
 
 def reader_column(index: int) -> str:

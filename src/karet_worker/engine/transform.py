@@ -19,6 +19,7 @@ from karet_worker.config.model import (
 from karet_worker.engine.columns import (
     SCAN_PREFIX,
     SHARED_PREFIX,
+    STAGE_PREFIX,
     WHERE_FLAG,
     cast_flag,
     part_value,
@@ -26,7 +27,7 @@ from karet_worker.engine.columns import (
 )
 from karet_worker.engine.read.base import within_years
 from karet_worker.expressions.coerce import declared_dtype
-from karet_worker.expressions.compile import Compiled, compile_expr
+from karet_worker.expressions.compile import Compiled, Stages, compile_expr
 from karet_worker.expressions.hoist import hoist_shared
 from karet_worker.expressions.lookups import KeywordScans, LookupCompiler
 
@@ -42,6 +43,7 @@ class MappingPlan:
     source: SourceContainer
     shared: list[pl.Expr]  # step 0: subexpressions several columns use, computed once, in order
     scans: list[pl.Expr]  # step 0b: keyword searches of a column lookups share, one pass each
+    staged: list[pl.Expr]  # step 0c: values step 1 reads more than once, computed once, in order
     evaluate: list[pl.Expr]  # step 1: the mapping's expressions, as the expressions type them
     # step 2, in stages: cast to the table's types; dates bounded to years 1-9999; cast flags.
     # Stages, not one `with_columns`: Polars evaluates an expression once per use within one,
@@ -67,11 +69,19 @@ def plan_mapping(
     # Keyword searches of step 1 share one pass per column (computed after step 0). Step 0's
     # own ones search inline: a shared stage cannot read a scan computed after it.
     scans = KeywordScans(SCAN_PREFIX)
+    # Values a helper of step 1 reads more than once (a cast's input, say) are computed once
+    # before it (after the scans: such a value may be a lookup that reads one).
+    computed_once = Stages(STAGE_PREFIX)
 
     def compile_(
-        expr: Expr, scope: dict[str, pl.DataType], scans: KeywordScans | None = None
+        expr: Expr,
+        scope: dict[str, pl.DataType],
+        scans: KeywordScans | None = None,
+        stages: Stages | None = None,
     ) -> Compiled:
-        return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups, scans=scans)
+        return compile_expr(
+            expr, scope, lookups.lookups, lookup_compiler=lookups, scans=scans, stages=stages
+        )
 
     stages, rewritten = hoist_shared([c.expr for c in mapping.columns], SHARED_PREFIX)
     produced = {c.name: expr for c, expr in zip(mapping.columns, rewritten, strict=True)}
@@ -91,7 +101,7 @@ def plan_mapping(
         if column.name not in produced:
             casts.append(pl.lit(None, dtype=target).alias(column.name))
             continue
-        compiled = compile_(produced[column.name], source_scope, scans)
+        compiled = compile_(produced[column.name], source_scope, scans, computed_once)
         dated = target == pl.Date or isinstance(target, pl.Datetime)
         if compiled.dtype == target and not dated:
             evaluate.append(compiled.expr.alias(column.name))
@@ -126,6 +136,7 @@ def plan_mapping(
         source=source,
         shared=shared,
         scans=scans.stage(),
+        staged=computed_once.columns,
         evaluate=evaluate,
         convert=convert,
         where=where,
@@ -166,6 +177,8 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
         typed = typed.with_columns(stage)
     if plan.scans:
         typed = typed.with_columns(plan.scans)
+    for stage in plan.staged:
+        typed = typed.with_columns(stage)
     frame = typed.with_columns(*plan.evaluate).select(step1)
     for conversion in plan.convert:
         frame = frame.with_columns(conversion)

@@ -70,7 +70,7 @@ from karet_worker.expressions.coerce import (
     to_timestamp,
     unify,
 )
-from karet_worker.expressions.lookups import KeywordScans, LookupCompiler, UnknownLookup
+from karet_worker.expressions.lookups import KeywordScans, LookupCompiler, Matcher, UnknownLookup
 
 _SECONDS_PER_DAY = 86_400
 _INT64_MIN = -(2**63)
@@ -114,6 +114,44 @@ class ExpressionError(Exception):
     """Something validation should have rejected: an unknown column, lookup or column type."""
 
 
+class Stages:
+    """Values that a compiled expression reads more than once, computed once as columns.
+
+    Polars evaluates a sub-expression once per use within one expression. Its common-
+    subexpression elimination would share it, but leaves alone every subtree that holds a null
+    literal, and every `trim` and text parse holds one (`strip_chars()`): so
+    `cast(regex_extract(trim(x), …), int64)` ran its regex twice, and a cast of it to timestamp
+    five times (once per ISO format). Helpers that read their input more than once take it
+    through `once`, which makes it a column of its own unless it is one already.
+
+        stages = Stages("stage:")
+        compiled = compile_expr(expr, scope, lookups, stages=stages)  # may read "stage:0"
+        for stage in stages.columns:  # in order: a later stage may read an earlier one
+            frame = frame.with_columns(stage)
+        frame.with_columns(compiled.expr)
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self.columns: list[pl.Expr] = []
+
+    def once(self, compiled: Compiled) -> Compiled:
+        """`compiled` read from a stage column (a column or a literal is read as it is)."""
+        expr = compiled.expr
+        if expr.meta.is_column() or expr.meta.is_literal(allow_aliasing=True):
+            return compiled
+        for stage in self.columns:
+            if stage.meta.undo_aliases().meta.eq(expr):
+                return Compiled(pl.col(stage.meta.output_name()), compiled.dtype)
+        name = f"{self._prefix}{len(self.columns)}"
+        self.columns.append(expr.alias(name))
+        return Compiled(pl.col(name), compiled.dtype)
+
+    def holds(self, expr: pl.Expr) -> bool:
+        """Whether `expr` reads a stage column."""
+        return expr.meta.is_column() and expr.meta.output_name().startswith(self._prefix)
+
+
 def compile_expr(
     expr: Expr,
     scope: Mapping[str, pl.DataType | type[pl.DataType]],
@@ -121,15 +159,17 @@ def compile_expr(
     *,
     lookup_compiler: LookupCompiler | None = None,
     scans: KeywordScans | None = None,
+    stages: Stages | None = None,
 ) -> Compiled:
     """Compile `expr` over the columns in `scope` (name → dtype).
 
-    Pass one `lookup_compiler` to several calls to share compiled lookups between them, and
-    one `scans` to let their keyword searches of a column share one pass (the caller then
-    computes `scans.stage()` before the compiled expressions).
+    Pass one `lookup_compiler` to several calls to share compiled lookups between them, one
+    `scans` to let their keyword searches of a column share one pass, and one `stages` to have
+    values a helper reads more than once computed once. The caller then computes
+    `scans.stage()`, then `stages.columns`, before the compiled expressions.
     """
     compiler = lookup_compiler if lookup_compiler is not None else LookupCompiler(lookups)
-    return _Compiler(scope, compiler, scans).compile(expr)
+    return _Compiler(scope, compiler, scans, stages).compile(expr)
 
 
 class _Compiler:
@@ -138,10 +178,23 @@ class _Compiler:
         scope: Mapping[str, pl.DataType | type[pl.DataType]],
         lookups: LookupCompiler,
         scans: KeywordScans | None,
+        stages: Stages | None,
     ) -> None:
         self._scope = scope
         self._lookups = lookups
         self._scans = scans
+        self._stages = stages
+
+    def _once(self, compiled: Compiled) -> Compiled:
+        """`compiled`, computed once for a helper that reads it more than once (see Stages)."""
+        return compiled if self._stages is None else self._stages.once(compiled)
+
+    def _scans_of(self, text: pl.Expr) -> KeywordScans | None:
+        """The shared keyword scans, unless `text` is a stage: those are computed after the
+        scans (a stage may hold a lookup that reads one), so its keywords are searched inline."""
+        if self._stages is not None and self._stages.holds(text):
+            return None
+        return self._scans
 
     def compile(self, expr: Expr) -> Compiled:
         """One case per member of the `Expr` union; mypy proves none is missing."""
@@ -174,8 +227,8 @@ class _Compiler:
                 return self._parse_date(expr)
             case FromUnixExpr():
                 return self._from_unix(expr)
-            case CastExpr():
-                inner = self.compile(expr.input)
+            case CastExpr():  # several conversions read their input twice or more
+                inner = self._once(self.compile(expr.input))
                 target = parse_cast_target(expr.to)
                 return Compiled(
                     to_declared(inner.expr, inner.dtype, target), declared_dtype(target)
@@ -336,6 +389,8 @@ class _Compiler:
 
     def _from_unix(self, expr: FromUnixExpr) -> Compiled:
         inner = self.compile(expr.input)
+        if expr.to == "timestamp":  # the number is read for its range and its value
+            inner = self._once(inner)
         number, _ = to_number(inner.expr, inner.dtype)
         if expr.to == "timestamp":
             per_microsecond = _MICROSECONDS[expr.unit]
@@ -353,12 +408,17 @@ class _Compiler:
     # ------------------------------------------------------------------ lookups
 
     def _lookup_ref(self, expr: LookupRefExpr) -> Compiled:
-        text = self._text(expr.input)
         try:
             lookup = self._lookups.get(expr.lookup_id)
         except UnknownLookup as exc:
             raise ExpressionError(str(exc)) from exc
-        return Compiled(lookup.apply(text, scans=self._scans), STRING)
+        text = self._matched_text(expr.input, lookup)
+        return Compiled(lookup.apply(text, scans=self._scans_of(text)), STRING)
+
+    def _matched_text(self, expr: Expr, matcher: Matcher) -> pl.Expr:
+        """The text a matcher reads: once per group of patterns, and again to pass it through."""
+        text = Compiled(self._text(expr), STRING)
+        return (self._once(text) if matcher.reads_input_more_than_once else text).expr
 
     # ------------------------------------------------------------------ numbers
 
@@ -391,8 +451,8 @@ class _Compiler:
     def _date_diff(self, expr: DateDiffExpr) -> Compiled:
         start = self.compile(expr.start)
         end = self.compile(expr.end)
-        a = to_timestamp(start.expr, start.dtype)
-        b = to_timestamp(end.expr, end.dtype)
+        a = self._once(Compiled(to_timestamp(start.expr, start.dtype), TIMESTAMP)).expr
+        b = self._once(Compiled(to_timestamp(end.expr, end.dtype), TIMESTAMP)).expr
         unit = expr.unit
         if unit in ("year", "quarter", "month"):
             per_year = {"year": 1, "quarter": 4, "month": 12}[unit]
@@ -411,7 +471,7 @@ class _Compiler:
     # ------------------------------------------------------------------ membership and case
 
     def _in(self, expr: InExpr) -> Compiled:
-        inner = self.compile(expr.input)
+        inner = self._once(self.compile(expr.input))  # read once per type of the values
         if inner.dtype == NULL:
             return Compiled(null_of(BOOL), BOOL)
         hits: list[pl.Expr] = []
@@ -438,14 +498,14 @@ class _Compiler:
         return Compiled(result, dtype)
 
     def _dim_ref(self, expr: DimRefExpr) -> Compiled:
-        text = self._text(expr.input)
         try:
             matcher = self._lookups.dimension(expr.dim_id)
         except UnknownLookup as exc:
             raise ExpressionError(str(exc)) from exc
         if expr.value is not None and expr.value not in matcher.value_columns:
             raise ExpressionError(f"dimension '{expr.dim_id}' has no value column '{expr.value}'")
-        return Compiled(matcher.apply(text, expr.value, self._scans), STRING)
+        text = self._matched_text(expr.input, matcher)
+        return Compiled(matcher.apply(text, expr.value, self._scans_of(text)), STRING)
 
 
 def _require_regex(pattern: str, group: int | None = None) -> None:

@@ -197,6 +197,11 @@ class Matcher:
     def value_columns(self) -> list[str]:
         return self.values.columns
 
+    @property
+    def reads_input_more_than_once(self) -> bool:
+        """`apply` reads its input once per group, and again to pass it through on a miss."""
+        return len(self.groups) + self.miss.passthrough > 1
+
     def apply(
         self, text: pl.Expr, value: str | None = None, scans: KeywordScans | None = None
     ) -> pl.Expr:
