@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from tests.expressions.expr_helpers import col, lookups, n, parse, s
 from tests.expressions.test_expr_properties import SCHEMA, expressions, rows
 
-from karet_worker.config.model import EXPRESSION_KINDS, Dimension
+from karet_worker.config.model import (
+    EXPRESSION_KINDS,
+    AnalyticTable,
+    Dimension,
+    Mapping,
+    SourceContainer,
+)
+from karet_worker.engine.columns import WHERE_FLAG
+from karet_worker.engine.transform import apply_plan, plan_mapping, record_filter
 from karet_worker.expressions.compile import Stages, compile_expr
 from karet_worker.expressions.lookups import LookupCompiler
 
@@ -103,7 +111,7 @@ def test_every_kind_with_an_input_is_covered() -> None:
 def test_each_kind_evaluates_its_input_once(kind: str) -> None:
     stages = Stages("stage:")  # date_diff's start and end are the same value: one stage
     compiled = _compile(CASES[kind], stages)
-    assert _regex_runs([*stages.columns, compiled]) == 1
+    assert _regex_runs([*stages.take(), compiled]) == 1
 
 
 @pytest.mark.parametrize(("source", "target"), CASTS)
@@ -112,7 +120,7 @@ def test_casts_that_read_their_input_twice_evaluate_it_once(source: str, target:
     assert _regex_runs([_compile(expr, None)]) > 1  # what staging is for
     stages = Stages("stage:")
     compiled = _compile(expr, stages)
-    assert _regex_runs([*stages.columns, compiled]) == 1
+    assert _regex_runs([*stages.take(), compiled]) == 1
 
 
 def test_the_same_value_read_by_two_helpers_is_staged_once() -> None:
@@ -120,8 +128,9 @@ def test_the_same_value_read_by_two_helpers_is_staged_once() -> None:
     as_int = {"kind": "cast", "input": _TEXT, "to": "int64"}
     both = {"kind": "concat", "args": [CASES["in"], as_int]}
     compiled = _compile(both, stages)
-    assert len(stages.columns) == 1
-    assert _regex_runs([*stages.columns, compiled]) == 1
+    staged = stages.take()
+    assert len(staged) == 1
+    assert _regex_runs([*staged, compiled]) == 1
 
 
 def test_staged_and_direct_evaluation_agree_on_every_case() -> None:
@@ -131,7 +140,7 @@ def test_staged_and_direct_evaluation_agree_on_every_case() -> None:
         stages = Stages("stage:")
         staged = _compile(expr, stages)
         with_stages = frame
-        for stage in stages.columns:
+        for stage in stages.take():
             with_stages = with_stages.with_columns(stage)
         got = with_stages.select(staged.alias("v")).collect()["v"]
         want = frame.select(_compile(expr, None).alias("v")).collect()["v"]
@@ -152,7 +161,61 @@ def test_staged_expressions_equal_direct_evaluation(
     stages = Stages("stage:")
     compiled = [compile_expr(e, SCHEMA, (), stages=stages).expr for e in exprs]
     staged = frame
-    for stage in stages.columns:
+    for stage in stages.take():
         staged = staged.with_columns(stage)
     staged = staged.with_columns(c.alias(name) for name, c in zip(names, compiled, strict=True))
     assert staged.select(names).collect().equals(direct.select(names).collect())
+
+
+def _regex(pattern: str) -> dict[str, Any]:
+    trimmed = {"kind": "trim", "input": col("a")}
+    return {"kind": "regex_extract", "input": trimmed, "pattern": pattern}
+
+
+def test_a_plan_evaluates_each_value_once_in_every_step() -> None:
+    """Shared subexpressions, columns, `where` and `record_filter` all stage what they reread."""
+    as_int = {"kind": "cast", "input": _regex(r"(\d+)A"), "to": "int64"}  # shared by two columns
+    n_text = {"kind": "trim", "input": {"kind": "cast", "input": col("n"), "to": "string"}}
+    where_text = {"kind": "regex_extract", "input": n_text, "pattern": r"(\d+)W?"}
+    source = SourceContainer.model_validate(
+        {
+            "id": "s",
+            "name": "s",
+            "path_prefix": "raw/",
+            "schema": [{"name": "a", "type": "string"}],
+            "record_filter": {"kind": "in", "input": _regex(r"(\d+)F"), "values": ["1", 2]},
+        }
+    )
+    table = AnalyticTable.model_validate(
+        {
+            "id": "t",
+            "name": "t",
+            "columns": [{"name": c, "type": "int64"} for c in ("n", "m", "k")],
+        }
+    )
+    mapping = Mapping.model_validate(
+        {
+            "id": "m",
+            "name": "m",
+            "source_container_id": "s",
+            "analytic_table_id": "t",
+            "columns": [
+                {"name": "n", "expr": as_int},
+                {"name": "m", "expr": {"kind": "add", "left": as_int, "right": n(1)}},
+                {"name": "k", "expr": {"kind": "cast", "input": _regex(r"(\d+)K"), "to": "int64"}},
+            ],
+            "where": {"kind": "in", "input": where_text, "values": ["7", 2]},  # on table columns
+        }
+    )
+    compiler = LookupCompiler([], [])
+    plan = plan_mapping(mapping, table, source, compiler)
+    keep = record_filter(source, compiler)
+    assert plan.where is not None and keep is not None
+    steps = [*plan.shared, *plan.scans, *plan.staged, *plan.evaluate]
+    steps += [*plan.where.stages, plan.where.verdict, *keep.stages, keep.verdict]
+    for mark in ("A", "K", "W", "F"):
+        assert sum(str(e).count(rf"(\d+){mark}") for e in steps) == 1, mark
+    frame = pl.LazyFrame({"a": [" 7A 1F 2W 3K ", "8A 3F 1W 4K", None]})
+    kept = keep.keep(frame)
+    rows = apply_plan(plan, kept).select("n", "m", "k", WHERE_FLAG).collect().rows()
+    assert rows == [(7, 8, 3, True)]

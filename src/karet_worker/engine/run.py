@@ -43,7 +43,13 @@ from karet_worker.engine.result import (
     RunStage,
     capped,
 )
-from karet_worker.engine.transform import MappingPlan, apply_plan, plan_mapping, record_filter
+from karet_worker.engine.transform import (
+    MappingPlan,
+    Predicate,
+    apply_plan,
+    plan_mapping,
+    record_filter,
+)
 from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.compile import ExpressionError
 from karet_worker.expressions.lookups import DimensionRowsError, LookupCompiler, Matcher
@@ -287,7 +293,7 @@ class _Run:
         self.log = _JobLog(log, {"job_id": result.job_id, "pipeline_prefix": prefix})
         self.source_violations: dict[str, list[str]] = {}  # source id -> its assertion failures
         self.check: Checkpoint = _go_on
-        self.record_filters: dict[str, pl.Expr | None] = {}  # source id -> its record_filter
+        self.record_filters: dict[str, Predicate | None] = {}  # source id -> its record_filter
         self.unplanned_tables: set[str] = set()  # tables of mappings that could not be planned
         self.rows_by_source: dict[str, int] = defaultdict(int)
         self.row_limit = row_limit
@@ -795,14 +801,14 @@ def _read_files(
         yield _Closed(key)
 
 
-def _evaluate(read: _Read, *, keep: pl.Expr | None, states: list[_MappingState]) -> _Event:
+def _evaluate(read: _Read, *, keep: Predicate | None, states: list[_MappingState]) -> _Event:
     """A chunk with its records kept by the source's `record_filter` and every mapping's
     expressions evaluated on them; other events pass through. Pure, so the run evaluates
     chunks ahead on its pool while the main thread stages the previous one."""
     match read:
         case _Chunk(key, chunk):
             try:
-                frame = chunk.frame if keep is None else chunk.frame.filter(keep)
+                frame = chunk.frame if keep is None else keep.keep(chunk.frame.lazy()).collect()
                 batches = [apply_plan(state.plan, frame.lazy()).collect() for state in states]
             except (pl.exceptions.PolarsError, OSError) as exc:
                 if is_disk_full(exc):

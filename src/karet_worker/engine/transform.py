@@ -41,7 +41,9 @@ class MappingPlan:
     mapping: Mapping
     table: AnalyticTable
     source: SourceContainer
-    shared: list[pl.Expr]  # step 0: subexpressions several columns use, computed once, in order
+    # step 0: subexpressions several columns use, computed once, in order (each after the
+    # values it reads more than once: `Stages`)
+    shared: list[pl.Expr]
     scans: list[pl.Expr]  # step 0b: keyword searches of a column lookups share, one pass each
     staged: list[pl.Expr]  # step 0c: values step 1 reads more than once, computed once, in order
     evaluate: list[pl.Expr]  # step 1: the mapping's expressions, as the expressions type them
@@ -49,7 +51,7 @@ class MappingPlan:
     # Stages, not one `with_columns`: Polars evaluates an expression once per use within one,
     # and a converted value is used by its bound and its flag (a text → date parse ran 4 times).
     convert: list[list[pl.Expr]]
-    where: pl.Expr | None  # step 3: the `where` verdict as boolean column WHERE_FLAG
+    where: Predicate | None  # step 3: the `where` verdict, as boolean column WHERE_FLAG
     payload: list[str]  # columns stored in the Parquet objects, in table order
     partition_names: list[str]  # path segment names, e.g. ["year", "month"]
     partition_columns: list[str]  # the frame columns holding their values
@@ -88,8 +90,9 @@ def plan_mapping(
     source_scope = {c.name: declared_dtype(c.type) for c in source.columns}
     shared: list[pl.Expr] = []
     for name, definition in stages:
-        compiled = compile_(definition, source_scope)
+        compiled = compile_(definition, source_scope, stages=computed_once)
         source_scope[name] = compiled.dtype
+        shared.extend(computed_once.take())
         shared.append(compiled.expr.alias(name))
     evaluate: list[pl.Expr] = []
     casts: list[pl.Expr] = []
@@ -125,10 +128,10 @@ def plan_mapping(
         partition_names = list(_DATE_PARTS[:depth])
         partition_columns = [part_value(name) for name in partition_names]
 
-    where: pl.Expr | None = None
+    where: Predicate | None = None
     if mapping.where is not None:
         table_scope = {c.name: declared_dtype(c.type) for c in table.columns}
-        where = _predicate(mapping.where, table_scope, lookups).alias(WHERE_FLAG)
+        where = Predicate.of(mapping.where, table_scope, lookups)
 
     return MappingPlan(
         mapping=mapping,
@@ -136,7 +139,7 @@ def plan_mapping(
         source=source,
         shared=shared,
         scans=scans.stage(),
-        staged=computed_once.columns,
+        staged=computed_once.take(),
         evaluate=evaluate,
         convert=convert,
         where=where,
@@ -147,25 +150,54 @@ def plan_mapping(
     )
 
 
-def record_filter(source: SourceContainer, lookups: LookupCompiler) -> pl.Expr | None:
+def record_filter(source: SourceContainer, lookups: LookupCompiler) -> Predicate | None:
     """The source's `record_filter` over its typed columns: true keeps a record, false and
     null drop it (SPEC §13). None when the source has no filter."""
     if source.record_filter is None:
         return None
     scope = {c.name: declared_dtype(c.type) for c in source.columns}
-    return _predicate(source.record_filter, scope, lookups)
+    return Predicate.of(source.record_filter, scope, lookups)
 
 
-def _predicate(condition: Expr, scope: dict[str, pl.DataType], lookups: LookupCompiler) -> pl.Expr:
-    """A condition as a Boolean expression that is never null (null counts as false); a
-    non-boolean condition is read with the `cast` to bool of SPEC §4."""
+@dataclass(frozen=True)
+class Predicate:
+    """A condition (`where`, `record_filter`) as a Boolean that is never null (null counts as
+    false), computed after the values it reads more than once (`stages`, see `Stages`)."""
 
-    def compile_(expr: Expr) -> Compiled:
-        return compile_expr(expr, scope, lookups.lookups, lookup_compiler=lookups)
+    stages: list[pl.Expr]
+    verdict: pl.Expr
 
-    if compile_(condition).dtype != pl.Boolean():
-        condition = CastExpr(kind="cast", input=condition, to="bool")
-    return compile_(condition).expr.fill_null(False)
+    @staticmethod
+    def of(condition: Expr, scope: dict[str, pl.DataType], lookups: LookupCompiler) -> Predicate:
+        """A non-boolean condition is read with the `cast` to bool of SPEC §4."""
+        stages = Stages(STAGE_PREFIX)
+
+        def compile_(expr: Expr) -> Compiled:
+            return compile_expr(
+                expr, scope, lookups.lookups, lookup_compiler=lookups, stages=stages
+            )
+
+        if compile_(condition).dtype != pl.Boolean():
+            condition = CastExpr(kind="cast", input=condition, to="bool")
+        verdict = compile_(condition).expr.fill_null(False)
+        return Predicate(stages.take(), verdict)
+
+    def flag(self, frame: pl.LazyFrame, name: str) -> pl.LazyFrame:
+        """`frame` with the verdict as column `name`."""
+        return self._staged(frame).with_columns(self.verdict.alias(name)).drop(self._names)
+
+    def keep(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """The rows of `frame` the condition keeps."""
+        return self._staged(frame).filter(self.verdict).drop(self._names)
+
+    def _staged(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        for stage in self.stages:
+            frame = frame.with_columns(stage)
+        return frame
+
+    @property
+    def _names(self) -> list[str]:
+        return [stage.meta.output_name() for stage in self.stages]
 
 
 def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
@@ -188,7 +220,7 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
         frame = frame.with_columns(
             parts[name].alias(part_value(name)) for name in plan.partition_names
         )
-    return frame if plan.where is None else frame.with_columns(plan.where)
+    return frame if plan.where is None else plan.where.flag(frame, WHERE_FLAG)
 
 
 def _cast_to(expr: ColExpr, column_type: ColumnType) -> CastExpr:

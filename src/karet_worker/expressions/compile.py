@@ -126,26 +126,33 @@ class Stages:
 
         stages = Stages("stage:")
         compiled = compile_expr(expr, scope, lookups, stages=stages)  # may read "stage:0"
-        for stage in stages.columns:  # in order: a later stage may read an earlier one
+        for stage in stages.take():  # in order: a later stage may read an earlier one
             frame = frame.with_columns(stage)
         frame.with_columns(compiled.expr)
     """
 
     def __init__(self, prefix: str) -> None:
         self._prefix = prefix
-        self.columns: list[pl.Expr] = []
+        self._columns: list[pl.Expr] = []  # every stage, for reuse: taken ones stay computed
+        self._taken = 0
 
     def once(self, compiled: Compiled) -> Compiled:
         """`compiled` read from a stage column (a column or a literal is read as it is)."""
         expr = compiled.expr
         if expr.meta.is_column() or expr.meta.is_literal(allow_aliasing=True):
             return compiled
-        for stage in self.columns:
+        for stage in self._columns:
             if stage.meta.undo_aliases().meta.eq(expr):
                 return Compiled(pl.col(stage.meta.output_name()), compiled.dtype)
-        name = f"{self._prefix}{len(self.columns)}"
-        self.columns.append(expr.alias(name))
+        name = f"{self._prefix}{len(self._columns)}"
+        self._columns.append(expr.alias(name))
         return Compiled(pl.col(name), compiled.dtype)
+
+    def take(self) -> list[pl.Expr]:
+        """The stages added since the last `take`, to compute (in order) before the
+        expressions compiled since then."""
+        new, self._taken = self._columns[self._taken :], len(self._columns)
+        return new
 
     def holds(self, expr: pl.Expr) -> bool:
         """Whether `expr` reads a stage column."""
@@ -166,7 +173,7 @@ def compile_expr(
     Pass one `lookup_compiler` to several calls to share compiled lookups between them, one
     `scans` to let their keyword searches of a column share one pass, and one `stages` to have
     values a helper reads more than once computed once. The caller then computes
-    `scans.stage()`, then `stages.columns`, before the compiled expressions.
+    `scans.stage()`, then `stages.take()`, before the compiled expressions.
     """
     compiler = lookup_compiler if lookup_compiler is not None else LookupCompiler(lookups)
     return _Compiler(scope, compiler, scans, stages).compile(expr)
