@@ -7,7 +7,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Generator, MutableMapping
+from collections.abc import MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,10 +28,20 @@ from karet_worker.engine.checks import AssertionChecker
 from karet_worker.engine.columns import WHERE_FLAG, flag_counts
 from karet_worker.engine.dimensions import load_dimension
 from karet_worker.engine.extract import Prefetcher, in_order, list_inputs, produce_ahead, removing
+from karet_worker.engine.inputs import (
+    Chunk,
+    Closed,
+    Evaluated,
+    Failed,
+    Opened,
+    evaluate,
+    read_files,
+    reason,
+)
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.limits import Limits
 from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
-from karet_worker.engine.read import BadInputFile, SkippedRecords, TypedChunk, read_source_file
+from karet_worker.engine.read import SkippedRecords, TypedChunk
 from karet_worker.engine.result import (
     Checkpoint,
     ConfigInvalid,
@@ -46,7 +56,6 @@ from karet_worker.engine.result import (
 from karet_worker.engine.transform import (
     MappingPlan,
     Predicate,
-    apply_plan,
     plan_mapping,
     record_filter,
 )
@@ -444,46 +453,47 @@ class _Run:
             self.store, keys, self.workdir, self.pool, ahead=self.limits.read_ahead
         )
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
-        evaluate = partial(_evaluate, keep=self.record_filters.get(source.id), states=states)
+        plans = [state.plan for state in states]
+        evaluated = partial(evaluate, keep=self.record_filters.get(source.id), plans=plans)
         parsed = produce_ahead(
-            _read_files(fetches, source, self.limits.chunk_bytes), ahead=self.limits.parse_ahead
+            read_files(fetches, source, self.limits.chunk_bytes), ahead=self.limits.parse_ahead
         )
         events = in_order(
             parsed,
-            evaluate,
+            evaluated,
             self.pool,
             ahead=self.limits.evaluate_ahead,
-            heavy=lambda read: isinstance(read, _Chunk),
+            heavy=lambda read: isinstance(read, Chunk),
         )
         file: _FileProgress | None = None  # the file being read; None once skipped
         try:
             for event in events:
                 self.check(RunStage.reading)
                 match event:
-                    case _Opened(key):
+                    case Opened(key):
                         if self._enough(source, states):
                             break
                         self.result.files_processed += 1  # skipped files too (SPEC §6)
                         file = _FileProgress(key)
-                    case _Evaluated(key, chunk, frame, batches) if file is not None:
+                    case Evaluated(key, chunk, frame, batches) if file is not None:
                         try:
                             self._stage(file, chunk, frame, batches, states, checker)
                         except (UnsafeKey, pl.exceptions.PolarsError, OSError) as exc:
                             if is_disk_full(exc):
                                 raise  # the work directory is full, not the input broken
-                            self._skip(key, _reason(exc), states, checker)
+                            self._skip(key, reason(exc), states, checker)
                             file = None
                             continue
                         if self._enough(source, states, file.rows):
                             self._commit(source, file, states, checker)
                             break  # a preview has what it shows: the rest is not read
-                    case _Failed(key, reason) if file is not None:
-                        self._skip(key, reason, states, checker)
+                    case Failed(key, why) if file is not None:
+                        self._skip(key, why, states, checker)
                         file = None
-                    case _Closed() if file is not None:
+                    case Closed() if file is not None:
                         self._commit(source, file, states, checker)
                         file = None
-                    case _Evaluated() | _Failed() | _Closed():
+                    case Evaluated() | Failed() | Closed():
                         pass  # the rest of a file already skipped
                     case unreachable:
                         assert_never(unreachable)
@@ -740,87 +750,6 @@ class _FileProgress:
     skipped: list[SkippedRecords] = field(default_factory=list)
 
 
-class _Opened(NamedTuple):
-    """The stream of a source's inputs (`_read_files`): a file starts."""
-
-    key: str
-
-
-class _Chunk(NamedTuple):
-    """Rows of the file being read, parsed and typed."""
-
-    key: str
-    chunk: TypedChunk
-
-
-class _Evaluated(NamedTuple):
-    """A chunk after `_evaluate`: its records kept by the source's `record_filter`, and one
-    batch of every mapping's expressions evaluated on them."""
-
-    key: str
-    chunk: TypedChunk
-    frame: pl.DataFrame
-    batches: list[pl.DataFrame]
-
-
-class _Failed(NamedTuple):
-    """The file cannot be used (unreadable, gone, or an expression failed on it)."""
-
-    key: str
-    reason: str
-
-
-class _Closed(NamedTuple):
-    """The file was read to its end."""
-
-    key: str
-
-
-_Read = _Opened | _Chunk | _Failed | _Closed
-_Event = _Opened | _Evaluated | _Failed | _Closed
-
-
-def _read_files(
-    fetches: Prefetcher, source: SourceContainer, chunk_bytes: int
-) -> Generator[_Read, None, None]:
-    """Every input of a source as one stream: _Opened, its chunks, then _Closed, or _Failed
-    where reading it stopped (a file is deleted once read, if it was a download). A full work
-    directory is not the input's fault: it raises and fails the run."""
-    for key, future in fetches:
-        yield _Opened(key)
-        try:
-            local = future.result()
-            with removing(local.path, temporary=local.temporary) as path:
-                for chunk in read_source_file(path, key, source, chunk_bytes=chunk_bytes):
-                    yield _Chunk(key, chunk)
-        except (BadInputFile, ObjectNotFound, pl.exceptions.PolarsError, OSError) as exc:
-            if is_disk_full(exc):
-                raise
-            yield _Failed(key, _reason(exc))
-            continue
-        yield _Closed(key)
-
-
-def _evaluate(read: _Read, *, keep: Predicate | None, states: list[_MappingState]) -> _Event:
-    """A chunk with its records kept by the source's `record_filter` and every mapping's
-    expressions evaluated on them; other events pass through. Pure, so the run evaluates
-    chunks ahead on its pool while the main thread stages the previous one."""
-    match read:
-        case _Chunk(key, chunk):
-            try:
-                frame = chunk.frame if keep is None else keep.keep(chunk.frame.lazy()).collect()
-                batches = [apply_plan(state.plan, frame.lazy()).collect() for state in states]
-            except (pl.exceptions.PolarsError, OSError) as exc:
-                if is_disk_full(exc):
-                    raise
-                return _Failed(key, _reason(exc))
-            return _Evaluated(key, chunk, frame, batches)
-        case _Opened() | _Failed() | _Closed():
-            return read
-        case unreachable:
-            assert_never(unreachable)
-
-
 def _go_on(stage: RunStage) -> None:
     """The checkpoint of a run nobody stops."""
 
@@ -830,26 +759,6 @@ def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
     padded = plan.mapping.partition_by is not None
     pads = [(4 if name == "year" else 2) if padded else 0 for name in plan.partition_names]
     return partition_path(plan.partition_names, values, pads)
-
-
-def _reason(exc: Exception) -> str:
-    """Why an input was skipped, in the user's words."""
-    match exc:
-        case BadInputFile() | UnsafeKey():  # UnsafeKey: a partition value too long
-            return str(exc)
-        case ObjectNotFound():
-            return "the object disappeared while the run was reading it"
-        case _:
-            return _polars_reason(exc)
-
-
-def _polars_reason(exc: Exception) -> str:
-    """A one-line reason from an error no reader translated (Polars or the file system), with
-    a hint for the common encoding case. Readers word their own errors (`BadInputFile`)."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if "utf-8" in first.lower() or "utf8" in first.lower():
-        return f"not valid UTF-8 ({first}); set csv.encoding (utf8-lossy, latin1, cp1252)"
-    return f"could not be read: {first}"
 
 
 def _counts(result: RunResult) -> dict[str, int]:
