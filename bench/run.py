@@ -88,9 +88,6 @@ class Summary:
 def _base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _S3_VARS}
     env["POLARS_MAX_THREADS"] = str(THREADS)
-    # A deployed service runs from cached bytecode; recompiling every module on each start
-    # (PYTHONDONTWRITEBYTECODE, set in some sandboxes) would bill ~0.5 s of compile to ours.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
