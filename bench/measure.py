@@ -94,9 +94,8 @@ def run_measured(
 ) -> Measurement:
     """Run `cmd` to completion; output is captured (kept only as a tail for diagnostics)."""
     full_env = {**os.environ, **(env or {})}
-    # A deployed service runs from cached bytecode. PYTHONDONTWRITEBYTECODE (set in some
-    # sandboxes) made every run of ours compile its modules anew: 0.5-0.6 s of a 2.5-3.3 s
-    # plain-250mb run (bench/README.md "Round six").
+    # A deployed service runs from cached bytecode. With PYTHONDONTWRITEBYTECODE (set in some
+    # sandboxes) every run of ours compiled its modules anew: 0.27 s more import time.
     full_env.pop("PYTHONDONTWRITEBYTECODE", None)
     if use_gnu_time is None:
         use_gnu_time = _gnu_time_available()
