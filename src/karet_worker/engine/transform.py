@@ -191,9 +191,7 @@ class Predicate:
         return self._staged(frame).filter(self.verdict).drop(self._names)
 
     def _staged(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        for stage in self.stages:
-            frame = frame.with_columns(stage)
-        return frame
+        return add_in_order(frame, self.stages)
 
     @property
     def _names(self) -> list[str]:
@@ -205,12 +203,10 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
     and `where` verdict. `with_columns` (not `select`) keeps one row per input row even when
     every output is a literal."""
     step1 = [e.meta.output_name() for e in plan.evaluate]
-    for stage in plan.shared:
-        typed = typed.with_columns(stage)
+    typed = add_in_order(typed, plan.shared)
     if plan.scans:
         typed = typed.with_columns(plan.scans)
-    for stage in plan.staged:
-        typed = typed.with_columns(stage)
+    typed = add_in_order(typed, plan.staged)
     frame = typed.with_columns(*plan.evaluate).select(step1)
     for conversion in plan.convert:
         frame = frame.with_columns(conversion)
@@ -221,6 +217,13 @@ def apply_plan(plan: MappingPlan, typed: pl.LazyFrame) -> pl.LazyFrame:
             parts[name].alias(part_value(name)) for name in plan.partition_names
         )
     return frame if plan.where is None else plan.where.flag(frame, WHERE_FLAG)
+
+
+def add_in_order(frame: pl.LazyFrame, columns: list[pl.Expr]) -> pl.LazyFrame:
+    """`frame` with `columns` added one `with_columns` each: a later one may read an earlier."""
+    for column in columns:
+        frame = frame.with_columns(column)
+    return frame
 
 
 def _cast_to(expr: ColExpr, column_type: ColumnType) -> CastExpr:
