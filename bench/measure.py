@@ -92,8 +92,10 @@ def run_measured(
     cwd: Path | None = None,
     use_gnu_time: bool | None = None,
 ) -> Measurement:
-    """Run `cmd` to completion; output is captured (kept only as a tail for diagnostics)."""
-    full_env = {**os.environ, **(env or {})}
+    """Run `cmd` to completion; output is captured (kept only as a tail for diagnostics).
+    `env` is the child's whole environment (default: this process's), so a variable a caller
+    left out stays out (`run.py` leaves the S3 ones out of ours' local runs)."""
+    full_env = dict(os.environ if env is None else env)
     # A deployed service runs from cached bytecode. With PYTHONDONTWRITEBYTECODE (set in some
     # sandboxes) every run of ours compiled its modules anew: 0.27 s more import time.
     full_env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -112,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             cmd, env, out = contenders[name]
             shutil.rmtree(out, ignore_errors=True)
             wait_for_idle(0.3, args.idle_wait)
-            measured = run_measured(cmd, env={"POLARS_MAX_THREADS": str(THREADS), **env})
+            measured = run_measured(
+                cmd, env={**os.environ, "POLARS_MAX_THREADS": str(THREADS), **env}
+            )
             if not measured.ok:
                 print(f"{name} failed:\n{measured.output_tail}", file=sys.stderr)
                 return 1
