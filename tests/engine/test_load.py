@@ -7,18 +7,29 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from tests.engine.workspace import Workspace, make_config
 
 from karet_worker.engine.limits import Limits
-from karet_worker.engine.load import MemoryBudget, RowGroupGrid, StagedOutput, Writers
+from karet_worker.engine.load import (
+    MemoryBudget,
+    RowGroupGrid,
+    StagedOutput,
+    Writers,
+    arrow_rows,
+)
 
 SCHEMA = pl.Schema({"n": pl.Int64(), "s": pl.String()})
 
 
-def _rows(start: int, stop: int) -> pl.DataFrame:
+def _frame(start: int, stop: int) -> pl.DataFrame:
     return pl.DataFrame({"n": range(start, stop), "s": [f"v{i}" for i in range(start, stop)]})
+
+
+def _rows(start: int, stop: int) -> pa.Table:
+    return arrow_rows(_frame(start, stop))
 
 
 def _write(tmp_path: Path, limits: Limits, budget: MemoryBudget, name: str) -> dict[str, bytes]:
@@ -28,9 +39,9 @@ def _write(tmp_path: Path, limits: Limits, budget: MemoryBudget, name: str) -> d
     try:
         for start in (0, 1000):
             for offset in range(0, 1000, 70):
-                frame = _rows(start + offset, start + min(offset + 70, 1000))
-                output.add("p=a", frame.filter(pl.col("n") % 3 == 0))
-                output.add("p=b", frame.filter(pl.col("n") % 3 != 0))
+                frame = _frame(start + offset, start + min(offset + 70, 1000))
+                output.add("p=a", arrow_rows(frame.filter(pl.col("n") % 3 == 0)))
+                output.add("p=b", arrow_rows(frame.filter(pl.col("n") % 3 != 0)))
             if start == 1000:
                 output.rollback()
             else:

@@ -54,6 +54,11 @@ class AssertionChecker:
             unique = KeySet([column.name]) if a is not None and a.unique else None
             self._checks.append(_ColumnCheck(column, unique))
 
+    @property
+    def reads_rows(self) -> bool:
+        """Whether `observe` looks at the rows at all (some column has an assertion)."""
+        return bool(self._checks)
+
     def observe(self, frame: pl.DataFrame, file: str | None = None) -> None:
         """Count the violations in one batch of rows (for a table: after `where`, before dedup)
         read from `file`, keeping the first offending values as examples."""

@@ -5,20 +5,22 @@ thread: each file `Opened`, its chunks (`Chunk`, then `Evaluated`), then `Closed
 
     read_files(fetches, source, chunk_bytes)
     # Opened(a) Chunk(a) Chunk(a) Closed(a) Opened(b) Failed(b, "could not be read: …")
-    evaluate(Chunk(a, chunk), keep=None, plans=plans)  # Evaluated(a, chunk, frame, batches)
+    evaluate(Chunk(a, chunk), work)  # Evaluated(a, rows=81264, ..., prepared=[Prepared(...)])
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from typing import NamedTuple, assert_never
 
 import polars as pl
 
 from karet_worker.config.model import SourceContainer
 from karet_worker.engine.extract import Prefetcher, removing
-from karet_worker.engine.read import BadInputFile, TypedChunk, read_source_file
-from karet_worker.engine.transform import MappingPlan, Predicate, apply_plan
+from karet_worker.engine.partition import Prepared, Staging, prepare
+from karet_worker.engine.read import BadInputFile, SkippedRecords, TypedChunk, read_source_file
+from karet_worker.engine.transform import Predicate, apply_plan
 from karet_worker.layout import UnsafeKey
 from karet_worker.storage.base import ObjectNotFound, is_disk_full
 
@@ -37,13 +39,17 @@ class Chunk(NamedTuple):
 
 
 class Evaluated(NamedTuple):
-    """A chunk after `evaluate`: its records kept by the source's `record_filter`, and one
-    batch of every mapping's expressions evaluated on them."""
+    """A chunk after `evaluate`: what the run counts of it, and every mapping's expressions
+    evaluated on the records the source's `record_filter` kept, prepared for its output. The
+    chunk's frames are not kept: only what the run reads of them."""
 
     key: str
-    chunk: TypedChunk
-    frame: pl.DataFrame
-    batches: list[pl.DataFrame]
+    rows: int  # rows read
+    unparsed: Mapping[str, int]  # source column -> values that did not parse as its type
+    skipped: SkippedRecords | None
+    record_filtered: int  # rows the source's `record_filter` dropped
+    records: pl.DataFrame | None  # the rows it kept, when the source's assertions read them
+    prepared: list[Prepared]  # one per mapping of the source, in order
 
 
 class Failed(NamedTuple):
@@ -84,20 +90,44 @@ def read_files(
         yield Closed(key)
 
 
-def evaluate(read: Read, *, keep: Predicate | None, plans: list[MappingPlan]) -> Event:
-    """A chunk with its records kept by the source's `record_filter` and every mapping's
-    expressions evaluated on them; other events pass through. Pure, so the run evaluates
-    chunks ahead on its pool while the main thread stages the previous one."""
+@dataclass(frozen=True)
+class SourceWork:
+    """What `evaluate` does to every chunk of one source, fixed for a run."""
+
+    keep: Predicate | None  # the source's `record_filter`
+    reads_records: bool  # the source's assertions read the rows it keeps
+    mappings: list[Staging]  # the source's mappings
+
+
+def evaluate(read: Read, work: SourceWork) -> Event:
+    """A chunk with its records kept by the source's `record_filter`, every mapping's
+    expressions evaluated on them and the results prepared for the outputs (counted,
+    filtered, cut by partition: `engine/partition.py`); other events pass through. Pure, so
+    the run evaluates chunks ahead on its pool while the main thread stages the previous one.
+    A partition value too long for a key fails the file here, as any bad value does."""
     match read:
         case Chunk(key, chunk):
             try:
-                frame = chunk.frame if keep is None else keep.keep(chunk.frame.lazy()).collect()
-                batches = [apply_plan(plan, frame.lazy()).collect() for plan in plans]
-            except (pl.exceptions.PolarsError, OSError) as exc:
+                frame = chunk.frame
+                if work.keep is not None:
+                    frame = work.keep.keep(frame.lazy()).collect()
+                prepared = [
+                    prepare(apply_plan(staging.plan, frame.lazy()).collect(), staging)
+                    for staging in work.mappings
+                ]
+            except (UnsafeKey, pl.exceptions.PolarsError, OSError) as exc:
                 if is_disk_full(exc):
                     raise
                 return Failed(key, reason(exc))
-            return Evaluated(key, chunk, frame, batches)
+            return Evaluated(
+                key,
+                rows=chunk.frame.height,
+                unparsed=chunk.unparsed,
+                skipped=chunk.skipped,
+                record_filtered=chunk.frame.height - frame.height,
+                records=frame if work.reads_records else None,
+                prepared=prepared,
+            )
         case Opened() | Failed() | Closed():
             return read
         case unreachable:

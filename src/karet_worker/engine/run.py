@@ -25,7 +25,6 @@ from karet_worker.config.model import (
 from karet_worker.config.problems import Problem
 from karet_worker.config.validate import validate_json
 from karet_worker.engine.checks import AssertionChecker
-from karet_worker.engine.columns import WHERE_FLAG, flag_counts
 from karet_worker.engine.dimensions import load_dimension
 from karet_worker.engine.extract import Prefetcher, in_order, list_inputs, produce_ahead, removing
 from karet_worker.engine.inputs import (
@@ -34,6 +33,7 @@ from karet_worker.engine.inputs import (
     Evaluated,
     Failed,
     Opened,
+    SourceWork,
     evaluate,
     read_files,
     reason,
@@ -41,7 +41,8 @@ from karet_worker.engine.inputs import (
 from karet_worker.engine.keys import KeySet
 from karet_worker.engine.limits import Limits
 from karet_worker.engine.load import MemoryBudget, StagedOutput, Writers
-from karet_worker.engine.read import SkippedRecords, TypedChunk
+from karet_worker.engine.partition import Prepared, Staging, pieces
+from karet_worker.engine.read import SkippedRecords
 from karet_worker.engine.result import (
     Checkpoint,
     ConfigInvalid,
@@ -62,7 +63,7 @@ from karet_worker.engine.transform import (
 from karet_worker.expressions.coerce import declared_dtype
 from karet_worker.expressions.compile import ExpressionError
 from karet_worker.expressions.lookups import DimensionRowsError, LookupCompiler, Matcher
-from karet_worker.layout import PipelineKeys, UnsafeKey, partition_path
+from karet_worker.layout import PipelineKeys, UnsafeKey
 from karet_worker.storage.base import DiskFull, ObjectNotFound, ObjectStore, is_disk_full
 from karet_worker.storage.scratch import ScratchDir, sweep_dead
 
@@ -216,7 +217,7 @@ class _JobLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 class _MappingState:
     """One mapping's progress through the run."""
 
-    plan: MappingPlan
+    staging: Staging  # its plan, and how the pool prepares its batches
     output: StagedOutput
     checker: AssertionChecker
     dedup: KeySet | None
@@ -231,6 +232,10 @@ class _MappingState:
     pending_kept: int = 0  # rows added to the spill for the file being read
     pending_nulls: int = 0
     pending_casts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def plan(self) -> MappingPlan:
+        return self.staging.plan
 
     def commit(self) -> None:
         self.output.commit()
@@ -413,23 +418,19 @@ class _Run:
                 self.unplanned_tables.add(table.id)
                 continue
             # a preview shows partition key columns too; a run stores them in the path only
-            kept = plan.payload if self.row_limit is None else [c.name for c in table.columns]
+            columns = plan.payload if self.row_limit is None else [c.name for c in table.columns]
             types = {c.name: declared_dtype(c.type) for c in table.columns}
-            payload = pl.Schema({name: types[name] for name in kept})
+            payload = pl.Schema({name: types[name] for name in columns})
             output = StagedOutput(
                 self.workdir / f"out-{index:04d}",
                 payload,
                 self.context.budget,
                 self.context.writers,
             )
-            states.append(
-                _MappingState(
-                    plan=plan,
-                    output=output,
-                    checker=AssertionChecker(table.columns),
-                    dedup=KeySet(list(table.dedup_keys)) if table.dedup_keys else None,
-                )
-            )
+            checker = AssertionChecker(table.columns)
+            dedup = KeySet(list(table.dedup_keys)) if table.dedup_keys else None
+            staging = Staging(plan, columns, checker.reads_rows, dedups=dedup is not None)
+            states.append(_MappingState(staging, output, checker, dedup))
         return states
 
     # ------------------------------------------------------------------ extract + transform
@@ -453,8 +454,12 @@ class _Run:
             self.store, keys, self.workdir, self.pool, ahead=self.limits.read_ahead
         )
         checker = AssertionChecker(source.columns, subject=f"source '{source.id}' column")
-        plans = [state.plan for state in states]
-        evaluated = partial(evaluate, keep=self.record_filters.get(source.id), plans=plans)
+        work = SourceWork(
+            keep=self.record_filters.get(source.id),
+            reads_records=checker.reads_rows,
+            mappings=[state.staging for state in states],
+        )
+        evaluated = partial(evaluate, work=work)
         parsed = produce_ahead(
             read_files(fetches, source, self.limits.chunk_bytes), ahead=self.limits.parse_ahead
         )
@@ -475,9 +480,9 @@ class _Run:
                             break
                         self.result.files_processed += 1  # skipped files too (SPEC §6)
                         file = _FileProgress(key)
-                    case Evaluated(key, chunk, frame, batches) if file is not None:
+                    case Evaluated(key) if file is not None:
                         try:
-                            self._stage(file, chunk, frame, batches, states, checker)
+                            self._stage(file, event, states, checker)
                         except (UnsafeKey, pl.exceptions.PolarsError, OSError) as exc:
                             if is_disk_full(exc):
                                 raise  # the work directory is full, not the input broken
@@ -504,24 +509,23 @@ class _Run:
     def _stage(
         self,
         file: _FileProgress,
-        chunk: TypedChunk,
-        frame: pl.DataFrame,
-        batches: list[pl.DataFrame],
+        evaluated: Evaluated,
         states: list[_MappingState],
         checker: AssertionChecker,
     ) -> None:
         """One evaluated chunk into every mapping's output, pending until the file commits;
         the source's own column assertions count it first."""
-        file.rows += chunk.frame.height
-        for column, count in chunk.unparsed.items():
+        file.rows += evaluated.rows
+        for column, count in evaluated.unparsed.items():
             file.unparsed[column] += count
-        if chunk.skipped is not None:
-            file.skipped.append(chunk.skipped)
+        if evaluated.skipped is not None:
+            file.skipped.append(evaluated.skipped)
         for state in states:  # dropped before every mapping: each counts them (SPEC §6)
-            state.pending_filtered += chunk.frame.height - frame.height
-        checker.observe(frame, file.key)
-        for state, batch in zip(states, batches, strict=True):
-            self._transform_batch(state, batch, file.key)
+            state.pending_filtered += evaluated.record_filtered
+        if evaluated.records is not None:
+            checker.observe(evaluated.records, file.key)
+        for state, prepared in zip(states, evaluated.prepared, strict=True):
+            self._add(state, prepared, file.key)
         self._relieve_memory()
 
     def _commit(
@@ -585,35 +589,25 @@ class _Run:
             return True
         return all(s.output.rows + s.pending_kept >= self.row_limit for s in states)
 
-    def _transform_batch(self, state: _MappingState, batch: pl.DataFrame, key: str) -> None:
-        plan = state.plan
-        for column, count in flag_counts(batch, plan.cast_flags).items():
+    def _add(self, state: _MappingState, prepared: Prepared, key: str) -> None:
+        """A mapping's prepared batch: its counts pending, its rows checked, deduped (the
+        one step that depends on the chunks before, so it is done here, in order, and the
+        rows cut by partition after it) and added to the output."""
+        for column, count in prepared.cast_failures.items():
             state.pending_casts[column] += count
-        kept = batch if plan.where is None else batch.filter(pl.col(WHERE_FLAG))
-        state.pending_filtered += batch.height - kept.height
-        state.checker.observe(kept, key)
-        if state.dedup is not None:
-            before = kept.height
-            kept = state.dedup.first_new(kept)
-            state.pending_deduped += before - kept.height
-        state.pending_kept += kept.height
-        if not plan.partition_columns:
-            state.output.add("", kept)
-            return
-        nulls = kept.select(pl.any_horizontal(pl.col(plan.partition_columns).is_null()).sum())
-        state.pending_nulls += int(nulls.item() or 0)
-        # One pass over the chunk; each piece holds just the payload, in table order (a
-        # preview keeps the key columns too: its output has every table column).
-        if self.row_limit is None:
-            groups = kept.select(*plan.payload, *plan.partition_columns).partition_by(
-                plan.partition_columns, include_key=False, as_dict=True, maintain_order=True
-            )
-        else:
-            groups = kept.partition_by(
-                plan.partition_columns, include_key=True, as_dict=True, maintain_order=True
-            )
-        for values, part in groups.items():
-            state.output.add(_segment(plan, values), part)
+        state.pending_filtered += prepared.filtered
+        if prepared.rows is not None and state.checker.reads_rows:
+            state.checker.observe(prepared.rows, key)
+        cut = prepared.pieces
+        if cut is None:
+            assert state.dedup is not None and prepared.rows is not None
+            rows = state.dedup.first_new(prepared.rows)
+            state.pending_deduped += prepared.rows.height - rows.height
+            cut = pieces(rows, state.plan, state.staging.columns)
+        state.pending_nulls += cut.null_partition_rows
+        for segment, table in cut.tables:
+            state.pending_kept += table.num_rows
+            state.output.add(segment, table)
 
     def _relieve_memory(self) -> None:
         """While the process holds more waiting output than its budget, spill this run's
@@ -752,13 +746,6 @@ class _FileProgress:
 
 def _go_on(stage: RunStage) -> None:
     """The checkpoint of a run nobody stops."""
-
-
-def _segment(plan: MappingPlan, values: tuple[object, ...]) -> str:
-    """`k1=v1/k2=v2`; `partition_by` pads year to 4 digits and month/day to 2."""
-    padded = plan.mapping.partition_by is not None
-    pads = [(4 if name == "year" else 2) if padded else 0 for name in plan.partition_names]
-    return partition_path(plan.partition_names, values, pads)
 
 
 def _counts(result: RunResult) -> dict[str, int]:
