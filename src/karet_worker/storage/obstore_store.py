@@ -6,8 +6,10 @@ so the engine's thread pool can keep many requests in flight through one instanc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +24,13 @@ T = TypeVar("T")
 CHUNK_BYTES = 8 * 1024 * 1024  # multipart part size and download chunk size
 PART_CONCURRENCY = 4  # parts in flight per upload: bounds memory to ~32 MiB per put
 LIST_PAGE = 1000
+# A read whose request failed before any answer came ("error sending request": the connection
+# was reset) is sent again, after 0.1, 0.2, 0.4 s. The S3 client (object_store in obstore
+# 0.12.1) gives up on such a reset without a retry (apache/arrow-rs-object-store#368, fixed
+# upstream after it): a reset on the first request of a run failed the run with 503 in
+# tests/integration/test_faults.py. Only requests that change nothing are sent again.
+RESEND_DELAYS_S = (0.1, 0.2, 0.4)
+_NOT_SENT = "error sending request"
 
 
 class ObstoreStore:
@@ -48,11 +57,18 @@ class ObstoreStore:
     def __repr__(self) -> str:
         return f"ObstoreStore({self.where})"
 
-    def _call(self, op: str, key: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except STORE_FAILURES as exc:
-            raise translate(exc, op=op, key=key, where=self.where) from exc
+    def _call(self, op: str, key: str, fn: Callable[[], T], *, resend: bool = False) -> T:
+        """`fn()`, its failure translated; `resend`: a request that changes nothing, sent
+        again when it failed before any answer came (`RESEND_DELAYS_S`)."""
+        delays = iter(RESEND_DELAYS_S if resend else ())
+        while True:
+            try:
+                return fn()
+            except STORE_FAILURES as exc:
+                delay = next(delays, None) if _NOT_SENT in str(exc) else None
+                if delay is None:
+                    raise translate(exc, op=op, key=key, where=self.where) from exc
+            time.sleep(delay)
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         # obstore matches prefixes by whole path segment; S3 semantics are plain string
@@ -72,16 +88,21 @@ class ObstoreStore:
                 )
             return found
 
-        found = self._call("list", prefix, collect)
+        found = self._call("list", prefix, collect, resend=True)
         found.sort(key=lambda info: info.key)
         return found
 
     def get(self, key: str) -> bytes:
-        return self._call("get", key, lambda: bytes(obstore.get(self._store, key).bytes()))
+        return self._call(
+            "get", key, lambda: bytes(obstore.get(self._store, key).bytes()), resend=True
+        )
 
     def get_range(self, key: str, start: int, end: int) -> bytes:
         return self._call(
-            "get", key, lambda: bytes(obstore.get_range(self._store, key, start=start, end=end))
+            "get",
+            key,
+            lambda: bytes(obstore.get_range(self._store, key, start=start, end=end)),
+            resend=True,
         )
 
     def local_path(self, key: str) -> Path | None:
@@ -94,7 +115,10 @@ class ObstoreStore:
 
     def get_to_file(self, key: str, path: Path) -> None:
         chunks = self._call(
-            "get", key, lambda: iter(obstore.get(self._store, key).stream(CHUNK_BYTES))
+            "get",
+            key,
+            lambda: iter(obstore.get(self._store, key).stream(CHUNK_BYTES)),
+            resend=True,
         )
         try:
             with path.open("wb") as out:
@@ -133,7 +157,8 @@ class ObstoreStore:
             return
         label = keys[0] if len(keys) == 1 else f"{keys[0]} (and {len(keys) - 1} more)"
         if self._bulk_delete:
-            self._call("delete", label, lambda: obstore.delete(self._store, list(keys)))
+            delete = partial(obstore.delete, self._store, list(keys))
+            self._call("delete", label, delete, resend=True)
             return
         workers = min(self._delete_concurrency, len(keys))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delete") as pool:
