@@ -96,3 +96,54 @@ def test_a_partition_value_too_long_for_a_key_is_refused() -> None:
     batch = _batch(plan, {"region": ["x" * 2000], "amount": ["1"]})
     with pytest.raises(UnsafeKey, match="too long for a folder name"):
         prepare(batch, Staging(plan, ["amount"], reads_rows=False, dedups=False))
+
+
+def test_each_piece_owns_just_its_rows_whatever_the_batch_chunks() -> None:
+    """A piece waits in memory for its row group: if it shared the batch's buffers it would
+    keep the whole batch alive. A batch of several chunks (one per parse block) is cut the
+    same as one chunk."""
+    plan = _plan()
+    rows = 3_000
+    source: dict[str, list[str | None]] = {
+        "region": [f"r{i % 3}-{'long text ' * 10}" for i in range(rows)],
+        "amount": [str(i + 1) for i in range(rows)],
+    }
+    one = _batch(plan, source)
+    blocks = pl.concat([one.slice(start, 1_000) for start in range(0, rows, 1_000)], rechunk=False)
+    assert blocks.n_chunks() > 1
+    staging = Staging(plan, ["region", "amount"], reads_rows=False, dedups=False)
+    cut_one, cut_blocks = prepare(one, staging).pieces, prepare(blocks, staging).pieces
+    assert cut_one is not None and cut_blocks is not None
+    assert _tables(cut_blocks) == _tables(cut_one)
+    assert [segment.split("-")[0] for segment, _ in cut_one.tables] == [
+        "region=r0",
+        "region=r1",
+        "region=r2",
+    ]
+    assert [t["amount"].to_pylist()[:2] for _, t in cut_one.tables] == [
+        [1.0, 4.0],
+        [2.0, 5.0],
+        [3.0, 6.0],
+    ]
+    batch_bytes = arrow_rows(one.select("region", "amount")).get_total_buffer_size()
+    for _, table in cut_one.tables:
+        assert table.num_rows == 1_000
+        # a third of the rows, a third of the bytes (give or take the validity bitmap)
+        assert table.get_total_buffer_size() <= batch_bytes // 3 + 256
+
+
+def test_a_table_of_partition_keys_alone_keeps_its_row_counts() -> None:
+    config = make_config(
+        source_schema=[("region", "string")],
+        table_schema=[("region", "string")],
+        table_extra={"partition_keys": ["region"]},
+    )
+    valid = validate_json(json.dumps(config).encode()).config
+    assert valid is not None
+    source, mapping, table = valid.source_containers[0], valid.mappings[0], valid.analytic_tables[0]
+    plan = plan_mapping(mapping, table, source, LookupCompiler([], []))
+    batch = apply_plan(plan, pl.LazyFrame({"region": ["a", "b", "a"]})).collect()
+    cut = prepare(batch, Staging(plan, [], reads_rows=False, dedups=False)).pieces
+    assert cut is not None
+    shapes = [(segment, t.num_rows, t.num_columns) for segment, t in cut.tables]
+    assert shapes == [("region=a", 2, 0), ("region=b", 1, 0)]

@@ -17,6 +17,8 @@ INTERNAL = "\x1fkaret:"
 
 # The `where` verdict of each output row (true = kept).
 WHERE_FLAG = INTERNAL + "where"
+# A row's position in its batch, to cut the batch by partition (engine/partition.py).
+ROW_INDEX = INTERNAL + "row"
 # Subexpressions several output columns share, computed once (expressions/hoist.py).
 SHARED_PREFIX = INTERNAL + "shared:"
 # Keyword matches of a column that several lookups or dimensions search (expressions/lookups.py).
