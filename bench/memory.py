@@ -23,9 +23,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("POLARS_MAX_THREADS", "2")  # before Polars is imported, like the bench
-# before pyarrow is imported (it picks its allocator then), as karet_worker/__init__.py does
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
+# first: the package sets the allocators' environment, which pyarrow reads when it loads
+import karet_worker  # noqa: F401
+
+# isort: split
 import pyarrow as pa
 
 from karet_worker.engine import run

@@ -10,6 +10,11 @@ import os
 # ones in for the next block or row group: zeroing pages was 12% of a plain-250mb run's CPU
 # samples, sys time 0.85-1.58 s vs 0.31-0.57 s, peak RSS 423-430 MB vs 355-375 MB.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+# Arrow's jemalloc purges freed pages after 1 s, but lazily (MADV_FREE: "muzzy" pages, still
+# counted in RSS until the kernel is short of memory, for another 1 s by default); purging them
+# at once (MADV_DONTNEED) lowered peak RSS by 13 MB at plain-1gb and 22 MB at lookup-heavy-1gb,
+# same time (bench/memory.py, alternating, median of 4; bench/README.md "Round eight").
+os.environ.setdefault("JE_ARROW_MALLOC_CONF", "muzzy_decay_ms:0")
 # Polars' jemalloc keeps freed pages for 10 s by default; a run frees and reallocates its
 # chunks every few milliseconds, so that was memory held for nothing: lookup-heavy-1gb peak
 # RSS 514-533 MB -> 479 MB with a 0.5 s decay, same CPU (bench/README.md).
