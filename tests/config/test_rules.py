@@ -368,10 +368,25 @@ def test_partition_keys_cannot_be_floating_point(column_type: str) -> None:
     doc = small_config()
     table = doc["analytic_tables"][1]
     table["schema"][1]["type"] = column_type
+    table["schema"].append({"name": "note", "type": "string"})  # a column left to store
     table["partition_keys"] = ["merchant", "total"]
     problem = only_problem(doc)
     assert (problem.kind, problem.path) == ("schema", "/analytic_tables/1/partition_keys/1")
     assert "'total'" in problem.message and column_type in problem.message
+
+
+def test_a_table_needs_a_column_that_is_not_a_partition_key() -> None:
+    """Key columns live in the folder names only: a table of keys alone would write Parquet
+    files without a column, which DuckDB refuses to read ("Need at least one non-root
+    column in the file")."""
+    doc = small_config()
+    doc["analytic_tables"][1]["partition_keys"] = ["merchant", "total"]
+    doc["analytic_tables"][1]["schema"][1]["type"] = "string"
+    problem = only_problem(doc)
+    assert (problem.kind, problem.path) == ("schema", "/analytic_tables/1/partition_keys")
+    assert "every column of analytic table 'merchants' is a partition key" in problem.message
+    doc["analytic_tables"][1]["partition_keys"] = ["total"]
+    assert validate_document(doc).ok
 
 
 @pytest.mark.parametrize("column_type", ["string", "int64", "bool", "date"])

@@ -12,13 +12,13 @@ from .workspace import Workspace, make_config
 def test_a_partition_value_too_long_for_a_folder_skips_its_file(ws: Workspace) -> None:
     ws.config(
         make_config(
-            source_schema=[("k", "string")],
-            table_schema=[("k", "string")],
+            source_schema=[("k", "string"), ("v", "string")],
+            table_schema=[("k", "string"), ("v", "string")],
             table_extra={"partition_keys": ["k"]},
         )
     )
-    ws.put("raw/a.csv", "k\nshort\n")
-    ws.put("raw/b.csv", "k\n" + "x" * 300 + "\n")
+    ws.put("raw/a.csv", "k,v\nshort,1\n")
+    ws.put("raw/b.csv", "k,v\n" + "x" * 300 + ",2\n")
 
     result = ws.run()
 

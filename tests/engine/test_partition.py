@@ -130,20 +130,3 @@ def test_each_piece_owns_just_its_rows_whatever_the_batch_chunks() -> None:
         assert table.num_rows == 1_000
         # a third of the rows, a third of the bytes (give or take the validity bitmap)
         assert table.get_total_buffer_size() <= batch_bytes // 3 + 256
-
-
-def test_a_table_of_partition_keys_alone_keeps_its_row_counts() -> None:
-    config = make_config(
-        source_schema=[("region", "string")],
-        table_schema=[("region", "string")],
-        table_extra={"partition_keys": ["region"]},
-    )
-    valid = validate_json(json.dumps(config).encode()).config
-    assert valid is not None
-    source, mapping, table = valid.source_containers[0], valid.mappings[0], valid.analytic_tables[0]
-    plan = plan_mapping(mapping, table, source, LookupCompiler([], []))
-    batch = apply_plan(plan, pl.LazyFrame({"region": ["a", "b", "a"]})).collect()
-    cut = prepare(batch, Staging(plan, [], reads_rows=False, dedups=False)).pieces
-    assert cut is not None
-    shapes = [(segment, t.num_rows, t.num_columns) for segment, t in cut.tables]
-    assert shapes == [("region=a", 2, 0), ("region=b", 1, 0)]

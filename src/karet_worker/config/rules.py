@@ -423,6 +423,14 @@ def _check_tables(root: dict[str, object], found: _Found) -> dict[str, _Table]:
                         "number, float64 and timestamp columns cannot be partition keys "
                         "(partition by a date or a part of it instead)",
                     )
+        if columns and keys and {key for _, key in keys} >= columns.keys():
+            found.add(
+                SCHEMA,
+                (*path, "partition_keys"),
+                f"every column of {what} is a partition key; key columns are stored in the "
+                "folder names only, so its Parquet files would hold no column, which DuckDB "
+                "cannot read: keep at least one column of its schema out of partition_keys",
+            )
         if table_id is not None and first.get(table_id, (None,))[0] == index:
             tables[table_id] = _Table(table_id, columns, bool(keys))
     return tables

@@ -84,18 +84,17 @@ def pieces(rows: pl.DataFrame, plan: MappingPlan, columns: list[str]) -> Pieces:
     keys = plan.partition_columns
     shown = set(keys) & set(columns)
     assert not shown or shown == set(keys), "keys are all table columns or all path parts"
+    assert set(columns) - set(keys), "validation keeps a table column out of the keys"
     groups = (
         rows.select(keys)
         .with_row_index(ROW_INDEX)
         .group_by(keys, maintain_order=True)
         .agg(pl.col(ROW_INDEX))
     )
-    # A table of partition keys alone has no columns to store: one key carries the row count.
-    exported = columns or keys[:1]
     # Rechunked first: Polars gathers a batch of several chunks (one per parse block) by
     # copying its strings (6.5 ms for 78k rows), one chunk by moving their views (1 ms).
-    ordered = rows.select(exported).rechunk()[groups[ROW_INDEX].explode()]
-    table = arrow_rows(ordered).select(columns)
+    ordered = rows.select(columns).rechunk()[groups[ROW_INDEX].explode()]
+    table = arrow_rows(ordered)
     tables: list[tuple[str, pa.Table]] = []
     nulls = start = 0
     for values, length in zip(
@@ -109,8 +108,6 @@ def pieces(rows: pl.DataFrame, plan: MappingPlan, columns: list[str]) -> Pieces:
 
 def _owned(table: pa.Table) -> pa.Table:
     """A copy of `table` (a slice) with buffers of its own, just its rows long."""
-    if not table.num_columns:
-        return table  # rows without columns hold no buffers
     return pa.Table.from_arrays(
         [pa.concat_arrays(column.chunks) for column in table.columns], schema=table.schema
     )
