@@ -927,7 +927,8 @@ class AnalyticTable(_Node):
             "Up to 3 schema columns (not number/float64) whose values become path segments "
             "`key=value`: integers unpadded (`month=5`, where `partition_by` writes `month=05`), "
             "dates ISO, text percent-encoded, null as __HIVE_DEFAULT_PARTITION__. The key "
-            "columns live in the path, not in the Parquet data."
+            "columns live in the path, not in the Parquet data, so at least one schema column "
+            "must stay out of them."
         ),
         examples=[["source"]],
     )
