@@ -164,8 +164,11 @@ class JobWorker:
                 try:
                     self._run(claim, lease, keeper, queued_for_ms, context)
                 finally:
-                    lease.release()
+                    # Logged before the release: once released, another worker may start the
+                    # pipeline at once, and its "run started" could precede our "run ended"
+                    # (the logged runs of one pipeline must never overlap: tests/jobs/test_chaos).
                     log.info("run ended", extra=context)
+                    lease.release()
             finally:
                 self.slots.give_back()
 
