@@ -45,11 +45,12 @@ class Limits:
     # memory is short) and are written when the mapping finishes.
     open_files: int = 512
     # Steps of the input stream (a file's start, each chunk, its end) read and parsed ahead of
-    # the chunks being evaluated, across file boundaries: the bench's inputs are one chunk
-    # each (three steps), so 2 keeps at most one parsed chunk waiting. 4 (one or two waiting)
-    # was no faster and held 33 MB more at peak (plain-1gb 473 vs 439 MB; lookup-heavy-1gb
-    # 556 vs 524 MB at 1; bench/memory.py, alternating rounds).
-    parse_ahead: int = 2
+    # the chunks being evaluated, across file boundaries: the bench's inputs are one to four
+    # chunks each. 1 (the next chunk is parsed while this one is evaluated) was as fast as 2
+    # and held 11-26 MB less at peak (`karet-worker run`, alternating, median of 3-6:
+    # plain-250mb 1.79 vs 1.86 s, 358 vs 369 MB; plain-1gb 5.70 vs 5.93 s, 395 vs 421 MB;
+    # lookup-heavy-1gb 10.04 vs 10.38 s, 469 vs 485 MB; bench/README.md "Round nine").
+    parse_ahead: int = 1
     # Chunks whose expressions are evaluated on the pool at once, ahead of the main thread
     # (which partitions and stages the previous one): parsing, evaluating and staging overlap.
     evaluate_ahead: int = 2
