@@ -272,9 +272,10 @@ def render_markdown(payload: dict[str, Any]) -> str:
     lines += [
         "",
         "| size | workload | ours/DuckDB (target) | ours/DuckDB CPU s | ours/Polars script "
-        "| Polars script/DuckDB | ours/floor (target) | S3/local (≤ 1.3) | S3 extra RSS MB (≤ 100) "
+        "| Polars script/DuckDB | ours/floor (target) | S3/local (≤ 1.3) | S3/local CPU s "
+        "| S3 extra RSS MB (≤ 100) "
         f"| ours peak RSS MB (÷ {sizes[0] if sizes else '-'}; ≤ 1.25) | same rows as DuckDB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for size in sizes:
         for workload in dict.fromkeys(s.workload for s in summaries if s.size == size):
@@ -315,6 +316,7 @@ def render_markdown(payload: dict[str, Any]) -> str:
                 f"| {_fmt(_ratio(script_wall, duck.wall_s if duck else None), '.2f', '-')} "
                 f"| {_fmt(_ratio(wall, floor.wall_s if floor else None), '.2f')} ({floor_target}) "
                 f"| {_fmt(_ratio(s3.wall_s if s3 else None, wall), '.2f', '-')} "
+                f"| {_fmt(_ratio(_cpu_s(s3), _cpu_s(ours)), '.2f', '-')} "
                 f"| {_fmt(s3_extra, '+.0f', '-')} "
                 f"| {rss_text} "
                 f"| {checks.get(f'{size}/{workload}', 'not checked')} |"
