@@ -47,12 +47,13 @@ def seaweedfs(data_dir: Path, bucket: str = "karet-bench") -> Iterator[S3Server]
         server.stop()
 
 
-# SeaweedFS gzips an object at rest when it looks like text (a multipart upload always, a
-# single PUT unless its Content-Type is neither empty, text/* nor application/octet-stream) and
-# gunzips it on every GET, on the same two cores as the run: serving 516 MB of the bench's CSV
-# took it 3.2-3.4 CPU-s, against 0.5 for the same bytes stored as they are (bench/README.md
-# "Round nine"). S3 stores bytes as they are sent, so the inputs go up in one PUT each, typed
-# as binary: the S3 leg then measures the worker's transfers, not the test server's gunzip.
+# SeaweedFS gzips an object that looks like text when it stores it, and gunzips it on every
+# GET, on the same two cores as the run: serving 516 MB of the bench's CSV took it 3.2-3.4
+# CPU-s, against 0.5 for the same bytes stored as they are (bench/README.md "Round nine").
+# Measured: multipart uploads of the CSV files were gzipped whatever their Content-Type,
+# single PUTs typed binary/octet-stream were stored as sent. S3 stores bytes as they are
+# sent, so the inputs go up that way: the S3 leg measures the worker's transfers, not the
+# test server's gunzip.
 STORED_AS_IS = "binary/octet-stream"
 
 
